@@ -1,0 +1,203 @@
+"""What every dataset is made of: videos of frames, some of them scored, and a label encoding.
+
+Loaders only list files (cheap); pixels are decoded on demand, each once per pass.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from ovbench.datasets.io import image_size, read_label_png, read_rgb
+from ovbench.errors import DataError
+
+IGNORE = 255
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    """One frame on disk; ``label`` is None for frames without ground truth (not scored)."""
+
+    name: str
+    image: Path
+    label: Path | None = None
+
+    @property
+    def scored(self) -> bool:
+        return self.label is not None
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """A video: its frames in temporal (file-name) order."""
+
+    name: str
+    frames: tuple[FrameRecord, ...]
+
+    @property
+    def scored_indices(self) -> tuple[int, ...]:
+        return tuple(i for i, f in enumerate(self.frames) if f.scored)
+
+    def truncated(self, max_scored: int | None) -> VideoRecord:
+        """The prefix of the video that ends with its ``max_scored``-th scored frame."""
+        if max_scored is None:
+            return self
+        scored = self.scored_indices
+        if len(scored) <= max_scored:
+            return self
+        return VideoRecord(self.name, self.frames[: scored[max_scored - 1] + 1])
+
+
+class LabelEncoding:
+    """Maps raw mask values to evaluation ids 0..C-1 (255 = ignore); other values are errors."""
+
+    def __init__(self, num_classes: int, mapping: dict[int, int]):
+        self.num_classes = num_classes
+        self.lut = np.full(256, IGNORE, dtype=np.uint8)
+        self.valid = np.zeros(256, dtype=bool)
+        for raw, target in mapping.items():
+            if not (target == IGNORE or 0 <= target < num_classes):
+                raise ValueError(f"raw value {raw} maps to {target}, outside 0..{num_classes - 1}")
+            self.lut[raw] = target
+            self.valid[raw] = True
+
+    @classmethod
+    def offset(cls, num_classes: int, first_raw: int, ignore_raw: Sequence[int]) -> LabelEncoding:
+        """raw r -> r - first_raw for the C class values; the listed raw values -> ignore."""
+        mapping = {first_raw + c: c for c in range(num_classes)}
+        mapping.update({r: IGNORE for r in ignore_raw})
+        return cls(num_classes, mapping)
+
+    def check(self, raw: np.ndarray, path: Path) -> None:
+        present = np.flatnonzero(np.bincount(raw.ravel(), minlength=256))
+        bad = present[~self.valid[present]]
+        if bad.size:
+            allowed = np.flatnonzero(self.valid)
+            raise DataError(
+                f"{path}: label value(s) {', '.join(map(str, bad[:10]))} outside the class set "
+                f"(allowed raw values: {_ranges(allowed)}); the mask is corrupt or from another dataset"
+            )
+
+    def decode(self, path: Path) -> np.ndarray:
+        """The mask at ``path`` as evaluation ids (uint8, 255 = ignore)."""
+        raw = read_label_png(path)
+        self.check(raw, path)
+        return self.lut[raw]
+
+
+def _ranges(values: np.ndarray) -> str:
+    parts, start = [], None
+    for i, v in enumerate(values):
+        if start is None:
+            start = v
+        if i + 1 == len(values) or values[i + 1] != v + 1:
+            parts.append(str(start) if start == v else f"{start}-{v}")
+            start = None
+    return ", ".join(parts)
+
+
+class Dataset(abc.ABC):
+    """A dataset subset on disk: a list of videos plus the label encoding of its masks."""
+
+    name: ClassVar[str]
+    num_classes: ClassVar[int]
+    subsets: ClassVar[tuple[str, ...]] = ("train", "val", "test")
+
+    def __init__(self, root: Path, subset: str):
+        if subset not in self.subsets:
+            raise DataError(f"--subset {subset!r}: {self.name} has subsets {', '.join(self.subsets)}")
+        self.root = Path(root)
+        self.subset = subset
+        self._videos: list[VideoRecord] | None = None
+        self._problems: list[str] | None = None
+
+    def _problem(self, message: str) -> None:
+        """A per-file listing problem: raised at once, or collected when ``collect_problems`` runs."""
+        if self._problems is None:
+            raise DataError(message)
+        self._problems.append(message)
+
+    def collect_problems(self) -> tuple[list[VideoRecord], list[str]]:
+        """The videos that list cleanly plus every listing problem, for ``ovbench check``."""
+        self._problems = []
+        try:
+            return self._list_videos(), self._problems
+        finally:
+            self._problems = None
+
+    @property
+    @abc.abstractmethod
+    def encoding(self) -> LabelEncoding: ...
+
+    @abc.abstractmethod
+    def _list_videos(self) -> list[VideoRecord]:
+        """Videos sorted by name, frames sorted by file name; raises DataError on layout problems."""
+
+    def videos(self) -> list[VideoRecord]:
+        if self._videos is None:
+            videos = self._list_videos()
+            if not videos:
+                raise DataError(f"{self.root}: no {self.subset} videos found for {self.name}")
+            self._videos = videos
+        return self._videos
+
+    def read_label(self, frame: FrameRecord) -> np.ndarray:
+        if frame.label is None:
+            raise DataError(f"{frame.image}: frame has no ground-truth mask")
+        return self.encoding.decode(frame.label)
+
+
+def fingerprint(videos: Sequence[VideoRecord]) -> str:
+    """A hash of which frames are scored, so results over different file lists never mix silently."""
+    h = hashlib.sha256()
+    for v in videos:
+        for i in v.scored_indices:
+            h.update(f"{v.name}/{v.frames[i].name}\n".encode())
+    return h.hexdigest()[:16]
+
+
+class Video(Sequence):
+    """Random access to a video's decoded RGB frames, as given to models.
+
+    ``video[i]`` decodes frame ``i`` (H×W×3 uint8); a few recent frames are cached so a
+    temporal model that revisits its references does not decode them again.
+    """
+
+    def __init__(self, record: VideoRecord, cache_size: int = 32):
+        self.record = record
+        self.name = record.name
+        self.frame_names = tuple(f.name for f in record.frames)
+        self.scored_indices = record.scored_indices
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+
+    def __len__(self) -> int:
+        return len(self.record.frames)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"frame {i} outside video {self.name} of {len(self)} frames")
+        if i in self._cache:
+            self._cache.move_to_end(i)
+            return self._cache[i]
+        frame = read_rgb(self.record.frames[i].image)
+        frame.flags.writeable = False
+        self._cache[i] = frame
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return frame
+
+    def frame_size(self, i: int) -> tuple[int, int]:
+        """(height, width) of frame ``i`` without decoding it."""
+        return image_size(self.record.frames[i].image)

@@ -1,0 +1,116 @@
+"""Result files: one JSON per model × dataset × split × protocol, versioned and validated on read.
+
+Written atomically (temporary file in the same folder, fsync, rename), so a crash or Ctrl-C
+never leaves a half-written result, and an existing file is replaced only by a complete one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+import ovbench
+from ovbench.errors import OvbenchError
+
+SCHEMA_VERSION = 1
+
+
+@cache
+def _schema() -> dict:
+    return json.loads(resources.files("ovbench").joinpath("result_schema.json").read_text())
+
+
+@cache
+def git_commit() -> str | None:
+    """The commit of the ovbench checkout in use (None for an installed wheel)."""
+    here = Path(ovbench.__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def environment(device: str) -> dict[str, Any]:
+    import numpy
+
+    env = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": numpy.__version__,
+        "torch": None,
+        "cuda": None,
+        "device": device,
+    }
+    if "torch" in sys.modules or device.startswith("cuda"):
+        import torch
+
+        env["torch"] = torch.__version__
+        env["cuda"] = torch.version.cuda
+        if device.startswith("cuda") and torch.cuda.is_available():
+            env["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return env
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def validate(result: dict, source: str = "<result>") -> dict:
+    try:
+        jsonschema.validate(result, _schema())
+    except jsonschema.ValidationError as exc:
+        where = "/".join(map(str, exc.absolute_path)) or "top level"
+        raise OvbenchError(f"{source}: not a valid ovbench result ({where}: {exc.message})") from None
+    n = len(result["split"]["classes"])
+    if len(result["metrics"]["per_class_iou"]) != n or len(result["confusion_matrix"]["matrix"]) != n:
+        raise OvbenchError(f"{source}: per-class arrays do not match the split's {n} classes")
+    return result
+
+
+def write_result(path: str | os.PathLike, result: dict) -> Path:
+    """Validates and writes ``result`` atomically; returns the path written."""
+    validate(result)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(result, f, indent=1)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def read_result(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise OvbenchError(f"{path}: result file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise OvbenchError(f"{path}: not JSON ({exc}); was it written by ovbench?") from None
+    if isinstance(data, dict) and data.get("schema_version") not in (None, SCHEMA_VERSION):
+        raise OvbenchError(
+            f"{path}: schema_version {data['schema_version']} is not supported by ovbench "
+            f"{ovbench.__version__} (reads version {SCHEMA_VERSION}); upgrade ovbench"
+        )
+    return validate(data, str(path))
