@@ -19,6 +19,10 @@ class UserError(click.ClickException):
         click.echo(f"error: {self.message}", err=True)
 
 
+class Interrupted(UserError):
+    exit_code = 130
+
+
 class _Group(click.Group):
     """Turns an :class:`OvbenchError` raised anywhere below into one line on stderr, exit code 2."""
 
@@ -27,6 +31,8 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except OvbenchError as exc:
             raise UserError(str(exc)) from None
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted; no result was written and existing files are unchanged") from None
 
 
 @click.group(cls=_Group)

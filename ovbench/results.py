@@ -12,7 +12,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import jsonschema
 
 import ovbench
+from ovbench.atomic import write_text
 from ovbench.errors import OvbenchError
 
 SCHEMA_VERSION = 1
@@ -84,20 +84,7 @@ def validate(result: dict, source: str = "<result>") -> dict:
 def write_result(path: str | os.PathLike, result: dict) -> Path:
     """Validates and writes ``result`` atomically; returns the path written."""
     validate(result)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(result, f, indent=1)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_text(path, json.dumps(result, indent=1) + "\n")
 
 
 def read_result(path: str | os.PathLike) -> dict:

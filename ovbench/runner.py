@@ -6,8 +6,6 @@ a result dictionary ready for :func:`ovbench.results.write_result`.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +16,7 @@ from PIL import Image
 
 import ovbench
 from ovbench import results
+from ovbench.atomic import atomic_path
 from ovbench.datasets import Dataset, Video, VideoRecord, fingerprint
 from ovbench.datasets.io import read_label_png
 from ovbench.errors import DataError, OvbenchError, PredictionError
@@ -61,15 +60,8 @@ def to_class_ids(prediction: np.ndarray, vocabulary_lut: np.ndarray) -> np.ndarr
 
 def save_png(path: Path, array: np.ndarray) -> None:
     """Writes a label PNG via a temporary name, so no half-written prediction is left behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".part")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         Image.fromarray(array).save(tmp, format="PNG")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _result(

@@ -7,14 +7,13 @@ snippet and the only scored one. Without the sequence folder, ``leftImg8bit/`` g
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from ovbench.atomic import atomic_path
 from ovbench.datasets.base import IGNORE, Dataset, FrameRecord, LabelEncoding, VideoRecord
 from ovbench.datasets.io import read_label_png
 from ovbench.errors import DataError, OvbenchError
@@ -122,13 +121,7 @@ def prepare(root: Path, subsets=("train", "val", "test")) -> tuple[int, int]:
                 present += 1
                 continue
             train_ids = lut[read_label_png(src, what="labelIds mask")]
-            fd, tmp = tempfile.mkstemp(dir=dst.parent, suffix=".png.part")
-            os.close(fd)
-            try:
+            with atomic_path(dst) as tmp:
                 Image.fromarray(train_ids).save(tmp, format="PNG")
-                os.replace(tmp, dst)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
             converted += 1
     return converted, present

@@ -1,0 +1,3 @@
+"""A plugin module that fails at import, as a half-installed package would."""
+
+raise ImportError("No module named 'some_missing_dependency'")
