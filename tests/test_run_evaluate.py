@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -213,3 +214,24 @@ def test_result_records_environment_and_split(camvid, tmp_path):
     assert r["split"]["seen"] == [True] * 7 + [False] * 4
     assert r["environment"]["device"] == "cpu" and r["protocol"] == "gzsl"
     assert r["timing"]["wall_s"] >= 0 and len(r["dataset"]["fingerprint"]) == 16
+
+
+REAL_CAMVID = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "camvid"
+
+
+@pytest.mark.skipif(not REAL_CAMVID.is_dir(), reason="real CamVid copy not present at ../shared/data/camvid")
+def test_real_camvid_val_constant_model_equals_direct_count(tmp_path):
+    out = tmp_path / "r.json"
+    res = run_cli(REAL_CAMVID, out, "toy-constant", "--label", "3", "--max-frames", "20")
+    assert res.exit_code == 0, res.output
+    r = read_result(out)
+    frames = sorted((REAL_CAMVID / "valannot").glob("0016E5_*.png"))[:20]
+    gt = np.zeros(256, dtype=np.int64)
+    for p in frames:
+        gt += np.bincount(np.asarray(Image.open(p)).ravel(), minlength=256)
+    gt = gt[:11]
+    present = gt > 0
+    iou = np.where(np.arange(11) == 3, gt[3] / gt.sum(), 0.0)
+    assert r["dataset"]["num_frames"] == 20 and r["dataset"]["num_videos"] == 1
+    assert r["metrics"]["miou"] == pytest.approx(iou[present].mean() * 100, abs=1e-12)
+    assert r["metrics"]["mvc8"] == 100.0 and r["metrics"]["mvc16"] == 100.0
