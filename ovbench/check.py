@@ -43,13 +43,17 @@ def check_dataset(name: str, data_root, subsets, echo: Callable[[str], None], wo
         count += 1
         echo(f"problem: {message}")
 
-    for subset in subsets or cls.subsets:
-        dataset = cls(root, subset)
+    datasets = [cls(root, subset) for subset in subsets or cls.subsets]
+    if not explicit:
+        datasets = [d for d in datasets if d.exists()]
+        if not datasets:
+            report(f"{root}: no {name} subset found ({', '.join(cls.subsets)}); is --data-root right?")
+    for dataset in datasets:
+        subset = dataset.subset
         try:
             videos, problems = dataset.collect_problems()
         except DataError as exc:
-            if explicit:
-                report(str(exc))
+            report(str(exc))
             continue
         for problem in problems:
             report(problem)

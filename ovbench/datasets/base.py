@@ -49,6 +49,8 @@ class VideoRecord:
         """The prefix of the video that ends with its ``max_scored``-th scored frame."""
         if max_scored is None:
             return self
+        if max_scored < 1:
+            raise ValueError(f"max_scored must be at least 1, got {max_scored}")
         scored = self.scored_indices
         if len(scored) <= max_scored:
             return self
@@ -135,6 +137,10 @@ class Dataset(abc.ABC):
     @property
     @abc.abstractmethod
     def encoding(self) -> LabelEncoding: ...
+
+    @abc.abstractmethod
+    def exists(self) -> bool:
+        """Whether this subset's listing (list file or folder) is present at all."""
 
     @abc.abstractmethod
     def _list_videos(self) -> list[VideoRecord]:

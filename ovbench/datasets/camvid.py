@@ -31,6 +31,9 @@ class CamVid(Dataset):
     def looks_like(root: Path) -> bool:
         return any((root / f"{s}annot").is_dir() or (root / f"{s}.txt").is_file() for s in CamVid.subsets)
 
+    def exists(self) -> bool:
+        return (self.root / f"{self.subset}.txt").is_file() or (self.root / self.subset).is_dir()
+
     def _pairs(self) -> list[tuple[Path, Path]]:
         listing = self.root / f"{self.subset}.txt"
         if listing.is_file():

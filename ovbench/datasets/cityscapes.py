@@ -34,6 +34,9 @@ class Cityscapes(Dataset):
     def encoding(self) -> LabelEncoding:
         return self._encoding
 
+    def exists(self) -> bool:
+        return (self.root / "gtFine" / self.subset).is_dir()
+
     def _list_videos(self) -> list[VideoRecord]:
         gt_dir = self.root / "gtFine" / self.subset
         if not gt_dir.is_dir():
@@ -46,6 +49,13 @@ class Cityscapes(Dataset):
                     f"`ovbench prepare cityscapes --data-root {self.root}`"
                 )
             raise DataError(f"{gt_dir}: no *{TRAIN_IDS} files")
+        converted = {p.name[: -len(TRAIN_IDS)] for p in labels}
+        for source in sorted(gt_dir.glob(f"*/*{LABEL_IDS}")):
+            if source.name[: -len(LABEL_IDS)] not in converted:
+                self._problem(
+                    f"{source.with_name(source.name[: -len(LABEL_IDS)] + TRAIN_IDS)}: missing; convert the "
+                    f"labels once with `ovbench prepare cityscapes --data-root {self.root}`"
+                )
         seq_dir = self.root / "leftImg8bit_sequence" / self.subset
         still_dir = self.root / "leftImg8bit" / self.subset
         if seq_dir.is_dir():

@@ -35,6 +35,9 @@ class VSPW(Dataset):
         super().__init__(root, subset)
         self.root = self.find_root(self.root) or self.root
 
+    def exists(self) -> bool:
+        return (self.root / f"{self.subset}.txt").is_file()
+
     def _list_videos(self) -> list[VideoRecord]:
         listing = self.root / f"{self.subset}.txt"
         if not listing.is_file():

@@ -64,13 +64,13 @@ def reference_confusion(pairs: Iterable[tuple[np.ndarray, np.ndarray]], num_clas
     matrix = np.zeros((c, c), dtype=np.int64)
     missed = np.zeros(c, dtype=np.int64)
     for gt, pred in pairs:
-        gt = np.asarray(gt).astype(np.int64)
-        pred = np.asarray(pred).astype(np.int64)
+        gt = np.asarray(gt)
+        pred = np.asarray(pred)
         if gt.shape != pred.shape:
             raise ValueError(f"shape mismatch: gt {gt.shape} vs prediction {pred.shape}")
         keep = (gt >= 0) & (gt < c)
-        g = gt[keep]
-        p = pred[keep]
+        g = gt[keep].astype(np.int64)
+        p = pred[keep].astype(np.int64)
         valid = (p >= 0) & (p < c)
         # the official accumulation, restricted to predictions that are classes
         matrix += np.bincount(c * g[valid] + p[valid], minlength=c * c).reshape(c, c)
