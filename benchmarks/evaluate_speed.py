@@ -192,7 +192,7 @@ def main(argv=None) -> int:
             split = load_split("vspw-80-44")
             # the README remap, written out independently of the dataset class, must agree with it
             remap = vspw_remap(np.arange(256, dtype=np.uint8))
-            valid = dataset.encoding.valid
+            valid = ~dataset.encoding.invalid
             assert np.array_equal(remap[valid], dataset.encoding.lut[valid]), "VSPW remap disagrees with ovbench"
             gt_lut = protocol.gt_lut(split)[remap]
             label = f"synthetic VSPW, {args.videos} videos × {args.frames} frames, {width}×{height}"

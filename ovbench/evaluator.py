@@ -19,7 +19,8 @@ class Evaluator:
     def __init__(self, split: Split, protocol: Protocol, window_sizes=WINDOW_SIZES):
         self.split = split
         self.protocol = protocol
-        self._gt_lut = protocol.gt_lut(split)
+        lut = protocol.gt_lut(split)
+        self._gt_lut = None if np.array_equal(lut, np.arange(256)) else lut
         self.confusion = ConfusionMatrix(split.num_classes)
         self.consistency = VideoConsistency(window_sizes)
         self.num_videos = 0
@@ -35,7 +36,8 @@ class Evaluator:
 
     def process(self, gt: np.ndarray, pred: np.ndarray) -> None:
         """One scored frame: ``gt`` in evaluation ids (255 = ignore), ``pred`` in class ids (255 = none)."""
-        gt = self._gt_lut[gt]
+        if self._gt_lut is not None:
+            gt = self._gt_lut.take(gt)
         self.confusion.update(gt, pred)
         self.consistency.update(gt, pred)
         self.num_frames += 1

@@ -55,7 +55,7 @@ def to_class_ids(prediction: np.ndarray, vocabulary_lut: np.ndarray) -> np.ndarr
     if prediction.dtype != np.uint8:
         in_range = (prediction >= 0) & (prediction < 256)
         prediction = np.where(in_range, prediction, NO_PREDICTION).astype(np.uint8)
-    return vocabulary_lut[prediction]
+    return vocabulary_lut.take(prediction)
 
 
 def save_png(path: Path, array: np.ndarray) -> None:

@@ -102,7 +102,7 @@ def parse_split(data, path: Path | str = "<split>") -> Split:
             raise bad(f"class {entry['name']!r}: prompts must be a list of non-empty names")
         classes.append(ClassInfo(position, str(entry["name"]), tuple(prompts), entry["seen"]))
     if len(classes) > 255:
-        raise bad("at most 255 classes are supported (255 is the ignore value)")
+        raise bad("at most 255 classes (ids 0..254) are supported: 255 is the ignore value")
     if not any(c.seen for c in classes) or all(c.seen for c in classes):
         raise bad("a split needs at least one seen and one unseen class")
     canonical = {

@@ -63,12 +63,12 @@ class LabelEncoding:
     def __init__(self, num_classes: int, mapping: dict[int, int]):
         self.num_classes = num_classes
         self.lut = np.full(256, IGNORE, dtype=np.uint8)
-        self.valid = np.zeros(256, dtype=bool)
+        self.invalid = np.ones(256, dtype=bool)
         for raw, target in mapping.items():
             if not (target == IGNORE or 0 <= target < num_classes):
                 raise ValueError(f"raw value {raw} maps to {target}, outside 0..{num_classes - 1}")
             self.lut[raw] = target
-            self.valid[raw] = True
+            self.invalid[raw] = False
 
     @classmethod
     def offset(cls, num_classes: int, first_raw: int, ignore_raw: Sequence[int]) -> LabelEncoding:
@@ -78,20 +78,21 @@ class LabelEncoding:
         return cls(num_classes, mapping)
 
     def check(self, raw: np.ndarray, path: Path) -> None:
+        if not self.invalid.take(raw).any():
+            return
         present = np.flatnonzero(np.bincount(raw.ravel(), minlength=256))
-        bad = present[~self.valid[present]]
-        if bad.size:
-            allowed = np.flatnonzero(self.valid)
-            raise DataError(
-                f"{path}: label value(s) {', '.join(map(str, bad[:10]))} outside the class set "
-                f"(allowed raw values: {_ranges(allowed)}); the mask is corrupt or from another dataset"
-            )
+        bad = present[self.invalid[present]]
+        allowed = np.flatnonzero(~self.invalid)
+        raise DataError(
+            f"{path}: label value(s) {', '.join(map(str, bad[:10]))} outside the class set "
+            f"(allowed raw values: {_ranges(allowed)}); the mask is corrupt or from another dataset"
+        )
 
     def decode(self, path: Path) -> np.ndarray:
         """The mask at ``path`` as evaluation ids (uint8, 255 = ignore)."""
         raw = read_label_png(path)
         self.check(raw, path)
-        return self.lut[raw]
+        return self.lut.take(raw)
 
 
 def _ranges(values: np.ndarray) -> str:

@@ -36,6 +36,8 @@ class VideoConsistency:
         self._video_open = False
 
     def begin_video(self) -> None:
+        if self._video_open:
+            raise RuntimeError("end_video() must close the previous video first")
         self._frame = 0
         self._gt_prev = self._pred_prev = None
         self._gt_run = self._pred_run = None
@@ -43,6 +45,7 @@ class VideoConsistency:
         self._video_open = True
 
     def update(self, gt: np.ndarray, pred: np.ndarray) -> None:
+        """Adds the next scored frame; the arrays are kept until the next call, so do not reuse them."""
         if not self._video_open:
             raise RuntimeError("begin_video() must come before update()")
         k = self._frame
