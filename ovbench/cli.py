@@ -105,7 +105,7 @@ def run(ctx, model_name, dataset, data_root, subset, split_name, protocol, max_v
     options = parse_option_args(model_cls.options, ctx.args)
     _check_device(device)
     ds, split, proto = _setup(dataset, data_root, subset, split_name, protocol)
-    model = model_cls(device=device, **options)
+    model = model_cls(device=device, dataset=dataset, **options)
     result = run_model(
         model, model_name, ds, split, proto, max_videos=max_videos, max_frames=max_frames,
         save_predictions=save_predictions, show_progress=not no_progress,
@@ -200,6 +200,8 @@ def list_models():
         click.echo(f"{name}  ({spec.origin}) {(model_cls.__doc__ or '').strip().splitlines()[0] if model_cls.__doc__ else ''}")
         for option in model_cls.options:
             note = "" if option.affects_score else " (speed only)"
+            if option.dataset_defaults:
+                note += " (" + ", ".join(f"{d}: {v!r}" for d, v in option.dataset_defaults.items()) + ")"
             choices = f" [{'|'.join(map(str, option.choices))}]" if option.choices else ""
             click.echo(f"    {option.flag}{choices}  default {option.default!r}{note}  {option.help}")
 

@@ -9,7 +9,7 @@ entry-point group (see README, "Writing a model plugin").
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -23,7 +23,11 @@ NO_PREDICTION = 255
 
 @dataclass(frozen=True)
 class Option:
-    """A model option; ``affects_score=False`` marks speed-only knobs (batch size, workers)."""
+    """A model option; ``affects_score=False`` marks speed-only knobs (batch size, workers).
+
+    ``dataset_defaults`` overrides ``default`` per dataset name, so a model can carry each
+    dataset's standard protocol (e.g. a larger input size for Cityscapes) as data.
+    """
 
     name: str
     default: Any
@@ -31,6 +35,10 @@ class Option:
     choices: tuple | None = None
     affects_score: bool = True
     type: type | None = field(default=None)
+    dataset_defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    def default_for(self, dataset: str | None) -> Any:
+        return self.dataset_defaults.get(dataset, self.default) if dataset else self.default
 
     @property
     def value_type(self) -> type:
@@ -74,16 +82,18 @@ class VideoModel(abc.ABC):
     """Base class of every model ovbench can run.
 
     Subclasses declare ``options`` and receive their values as keyword arguments, together
-    with ``device`` (``"cpu"`` or ``"cuda"``). ``predict_video`` yields ``(frame index, prediction)``
+    with ``device`` (``"cpu"`` or ``"cuda"``) and ``dataset`` (the dataset's name, which picks
+    per-dataset option defaults). ``predict_video`` yields ``(frame index, prediction)``
     for every index in ``video.scored_indices``, in increasing order; a prediction is an H×W
     integer array of vocabulary indices (0..V−1), 255 meaning "no prediction".
     """
 
     options: ClassVar[tuple[Option, ...]] = ()
 
-    def __init__(self, device: str = "cpu", **options: Any):
+    def __init__(self, device: str = "cpu", dataset: str | None = None, **options: Any):
         self.device = device
-        self.config = resolve_options(type(self).options, options)
+        self.dataset = dataset
+        self.config = resolve_options(type(self).options, options, dataset)
 
     @abc.abstractmethod
     def predict_video(
@@ -101,14 +111,14 @@ class VideoModel(abc.ABC):
         return {k: v for k, v in self.config.items() if k in score_options}
 
 
-def resolve_options(declared: Sequence[Option], given: dict[str, Any]) -> dict[str, Any]:
-    """Declared defaults overridden by ``given``; an unknown name is an error that lists the known."""
+def resolve_options(declared: Sequence[Option], given: dict[str, Any], dataset: str | None = None) -> dict[str, Any]:
+    """Declared defaults (for ``dataset``) overridden by ``given``; an unknown name is an error."""
     known = {o.name: o for o in declared}
     unknown = sorted(set(given) - set(known))
     if unknown:
         flags = ", ".join(o.flag for o in declared) or "none"
         raise OvbenchError(f"unknown model option(s) {', '.join(unknown)}; this model's options: {flags}")
-    return {name: given.get(name, option.default) for name, option in known.items()}
+    return {name: given.get(name, option.default_for(dataset)) for name, option in known.items()}
 
 
 def parse_option_args(declared: Sequence[Option], args: Sequence[str]) -> dict[str, Any]:

@@ -1,0 +1,96 @@
+"""Loading an open_clip model by name and weights: a pretrained tag, a local checkpoint, or none."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from pathlib import Path
+
+import torch
+
+from ovbench.errors import OvbenchError
+
+CHECKPOINT_SUFFIXES = {".bin", ".pt", ".pth", ".safetensors", ".npz"}
+
+
+def _looks_like_path(value: str) -> bool:
+    return "/" in value or "\\" in value or Path(value).suffix.lower() in CHECKPOINT_SUFFIXES
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def _quiet_root_logger():
+    """open_clip logs expected situations (random init) as root warnings; keep the CLI clean."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def weights_identifier(backbone: str, pretrained: str, seed: int) -> tuple[str | None, str]:
+    """(the value for open_clip, the identifier recorded in results); raises on a bad value."""
+    import open_clip
+
+    if pretrained.lower() == "none":
+        return None, f"{backbone}:random-init:seed={seed}"
+    if _looks_like_path(pretrained):
+        path = Path(pretrained).expanduser()
+        if not path.is_file():
+            raise OvbenchError(
+                f"--pretrained {pretrained}: no such checkpoint file; pass an existing open_clip checkpoint "
+                "(.bin, .pt, .safetensors), a pretrained tag, or 'none' for random weights"
+            )
+        return str(path), f"{backbone}:file:{path.name}:sha256={file_digest(path)}"
+    tags = open_clip.list_pretrained_tags_by_model(backbone)
+    if pretrained not in tags:
+        raise OvbenchError(
+            f"--pretrained {pretrained!r} is not an open_clip tag for {backbone} "
+            f"(known: {', '.join(tags) or 'none'}); or pass a checkpoint path, or 'none'"
+        )
+    return pretrained, f"{backbone}:open_clip:{pretrained}"
+
+
+def resolve_quick_gelu(backbone: str, pretrained: str, setting: str) -> bool:
+    """OpenAI weights need QuickGELU, which open_clip's plain ``ViT-B-16`` config does not use."""
+    if setting != "auto":
+        return setting == "on"
+    if pretrained.lower() == "none" or _looks_like_path(pretrained):
+        return True  # OpenAI's architecture; local files are most often OpenAI's weights
+    import open_clip
+
+    return bool(open_clip.get_pretrained_cfg(backbone, pretrained).get("quick_gelu", False))
+
+
+def load_clip(backbone: str, pretrained: str, quick_gelu: bool, seed: int, device: str):
+    """(model in eval mode, tokenizer, weights identifier); every failure is one clear OvbenchError."""
+    import open_clip
+
+    if backbone not in open_clip.list_models():
+        raise OvbenchError(f"--backbone {backbone!r} is not an open_clip model (e.g. ViT-B-16, ViT-L-14)")
+    value, identifier = weights_identifier(backbone, pretrained, seed)
+    torch.manual_seed(seed)  # makes random initialisation reproducible
+    try:
+        with _quiet_root_logger():
+            model = open_clip.create_model(backbone, pretrained=value, force_quick_gelu=quick_gelu, device=device)
+    except (RuntimeError, OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0][:300]
+        raise OvbenchError(
+            f"--pretrained {pretrained}: could not load {backbone} weights ({reason}). Without internet access, "
+            "download the checkpoint on another machine and pass its path: --pretrained "
+            "/path/to/open_clip_pytorch_model.bin (or --pretrained none for random weights)"
+        ) from None
+    model.eval().requires_grad_(False)
+    if not hasattr(model, "visual") or not hasattr(model.visual, "transformer"):
+        raise OvbenchError(f"--backbone {backbone}: only ViT image towers are supported by these baselines")
+    return model, open_clip.get_tokenizer(backbone), identifier

@@ -1,0 +1,180 @@
+"""The five training-free baselines as ovbench models (one class, the method as data)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from baselines.backbone import load_clip, resolve_quick_gelu
+from baselines.last_block import DenseCLIP
+from baselines.pamr import pamr
+from baselines.sliding import sliding_logits
+from baselines.text import TEMPLATE_NAMES, TextEmbedder
+from ovbench.errors import OvbenchError
+from ovbench.models import Option, VideoModel, VocabularyEntry
+
+# OpenAI CLIP pixel statistics (open_clip.OPENAI_DATASET_MEAN / _STD).
+MEAN = (0.48145466, 0.4578275, 0.40821073)
+STD = (0.26862954, 0.26130258, 0.27577711)
+MAX_LONG_SIDE = 2048  # MMSeg Resize(scale=(2048, S), keep_ratio=True)
+
+
+def common_options(logit_scale: float) -> tuple[Option, ...]:
+    return (
+        Option("backbone", "ViT-B-16", "open_clip model name."),
+        Option("pretrained", "openai", "open_clip pretrained tag, a local checkpoint path, or 'none' (random)."),
+        Option("quick_gelu", "auto", "QuickGELU activations (OpenAI weights need them).", choices=("auto", "on", "off")),
+        Option("seed", 0, "Seed of the random initialisation (with --pretrained none)."),
+        Option("short_side", 336, "Resize frames so the short side is this (long side at most 2048).",
+               dataset_defaults={"cityscapes": 560}),  # fmt: skip
+        Option("crop", 224, "Sliding-window crop size."),
+        Option("stride", 112, "Sliding-window stride."),
+        Option("templates", "imagenet80", "Prompt template set.", choices=TEMPLATE_NAMES),
+        Option("logit_scale", logit_scale, "Temperature of the softmax over class queries."),
+        Option("pamr", False, "Refine logits with PAMR (pixel-adaptive mask refinement)."),
+        Option("pamr_steps", 10, "PAMR iterations."),
+        Option("pamr_dilations", "8,16", "PAMR dilations, comma-separated."),
+        Option("dtype", "auto", "Compute precision: auto = fp32 on CPU, fp16 autocast on CUDA.",
+               choices=("auto", "fp32", "fp16", "bf16")),  # fmt: skip
+        Option("batch_size", 16, "Crops of a frame per forward pass.", affects_score=False),
+    )
+
+
+class TrainingFreeCLIP(VideoModel):
+    """Base of the five baselines; ``method`` names the last-block variant."""
+
+    method: str = "clip"
+    options = common_options(40.0)
+
+    def __init__(self, device: str = "cpu", dataset: str | None = None, **options):
+        super().__init__(device=device, dataset=dataset, **options)
+        cfg = self.config
+        for name in ("short_side", "crop", "stride", "batch_size"):
+            if cfg[name] < 1:
+                raise OvbenchError(f"--{name.replace('_', '-')} must be at least 1, got {cfg[name]}")
+        try:
+            self.dilations = tuple(int(d) for d in str(cfg["pamr_dilations"]).split(","))
+        except ValueError:
+            raise OvbenchError(f"--pamr-dilations {cfg['pamr_dilations']!r}: expected integers like 8,16") from None
+        self.quick_gelu = resolve_quick_gelu(cfg["backbone"], cfg["pretrained"], cfg["quick_gelu"])
+        clip, tokenizer, self._weights = load_clip(
+            cfg["backbone"], cfg["pretrained"], self.quick_gelu, cfg["seed"], device
+        )
+        self.dense = DenseCLIP(clip.visual, self.method)
+        identity = {"backbone": cfg["backbone"], "weights": self._weights, "quick_gelu": self.quick_gelu}
+        self.text = TextEmbedder(clip, tokenizer, cfg["templates"], device, identity)
+        self.amp_dtype = self._amp_dtype(cfg["dtype"], device)
+        self._mean = torch.tensor(MEAN, device=device).view(3, 1, 1)
+        self._std = torch.tensor(STD, device=device).view(3, 1, 1)
+        self.prompts: list[list[str]] = []
+        self.timing = {"backbone_s": 0.0, "total_s": 0.0}
+
+    @staticmethod
+    def _amp_dtype(setting: str, device: str) -> torch.dtype | None:
+        if setting == "fp32" or (setting == "auto" and not device.startswith("cuda")):
+            return None
+        if not device.startswith("cuda"):
+            raise OvbenchError(f"--dtype {setting}: half precision is only used on CUDA; use --dtype fp32 on CPU")
+        return torch.bfloat16 if setting == "bf16" else torch.float16
+
+    @property
+    def weights(self) -> str:
+        return self._weights
+
+    def describe(self) -> dict:
+        info = super().describe()
+        info.update(
+            method=self.method,
+            quick_gelu=self.quick_gelu,
+            dtype="fp32" if self.amp_dtype is None else str(self.amp_dtype).removeprefix("torch."),
+            num_templates=len(self.text.templates),
+            prompts=self.prompts,
+        )
+        return info
+
+    def resized_size(self, height: int, width: int) -> tuple[int, int]:
+        scale = min(self.config["short_side"] / min(height, width), MAX_LONG_SIDE / max(height, width))
+        return int(height * scale + 0.5), int(width * scale + 0.5)
+
+    def _crop_logits(self, text: torch.Tensor):
+        def run(crops: torch.Tensor) -> torch.Tensor:
+            start = time.perf_counter()
+            with torch.autocast("cuda", dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+                features = self.dense(crops)
+            features = F.normalize(features.float(), dim=-1)
+            if crops.is_cuda:
+                torch.cuda.synchronize()
+            self.timing["backbone_s"] += time.perf_counter() - start
+            return torch.einsum("bhwe,qe->bqhw", features, text)
+
+        return run
+
+    def frame_logits(self, frame: np.ndarray, text: torch.Tensor) -> torch.Tensor:
+        """Q×H×W cosine similarities for one H×W×3 uint8 frame."""
+        height, width = frame.shape[:2]
+        image = torch.from_numpy(np.array(frame)).to(self.device).permute(2, 0, 1).float().div_(255)
+        size = self.resized_size(height, width)
+        resized = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False)[0]
+        resized = (resized - self._mean) / self._std
+        cfg = self.config
+        logits = sliding_logits(
+            resized, cfg["crop"], cfg["stride"], cfg["batch_size"], self.dense.patch_size, self._crop_logits(text)
+        )
+        logits = F.interpolate(logits[None], size=(height, width), mode="bilinear", align_corners=False)[0]
+        if cfg["pamr"]:
+            guide = F.interpolate(resized[None], size=(height, width), mode="bilinear", align_corners=False)[0]
+            logits = pamr(guide, logits, cfg["pamr_steps"], self.dilations)
+        return logits
+
+    def predict_video(self, video, vocabulary: Sequence[VocabularyEntry]) -> Iterator[tuple[int, np.ndarray]]:
+        self.prompts = [list(v.prompts) for v in vocabulary]
+        text, owner = self.text.queries(self.prompts)
+        with torch.inference_mode():
+            for index in video.scored_indices:
+                start = time.perf_counter()
+                logits = self.frame_logits(video[index], text)
+                # softmax(scale·logits) then max over a class's synonyms has the same argmax as the
+                # best query's class, so the temperature only matters to refinement, not to labels.
+                prediction = owner[logits.argmax(dim=0)].to(torch.uint8).cpu().numpy()
+                self.timing["total_s"] += time.perf_counter() - start
+                yield index, prediction
+
+
+class VanillaCLIP(TrainingFreeCLIP):
+    """CLIP dense patch features (unmodified last block)."""
+
+    method = "clip"
+
+
+class MaskCLIP(TrainingFreeCLIP):
+    """MaskCLIP (Zhou et al., ECCV 2022): value path in the last block, residual and FFN kept."""
+
+    method = "maskclip"
+
+
+class SCLIP(TrainingFreeCLIP):
+    """SCLIP (Wang et al., ECCV 2024): correlative q-q + k-k self-attention."""
+
+    method = "sclip"
+
+
+class ClearCLIP(TrainingFreeCLIP):
+    """ClearCLIP (Lan et al., ECCV 2024): q-q attention, residual and FFN removed."""
+
+    method = "clearclip"
+    options = common_options(50.0)
+
+
+class NACLIP(TrainingFreeCLIP):
+    """NACLIP (Hajimiri et al., WACV 2025): k-k attention with a Gaussian neighbourhood prior."""
+
+    method = "naclip"
+    options = common_options(40.0) + (Option("gaussian_std", 5.0, "σ of the neighbourhood prior, in patches."),)
+
+    def __init__(self, device: str = "cpu", dataset: str | None = None, **options):
+        super().__init__(device=device, dataset=dataset, **options)
+        self.dense.gaussian_std = self.config["gaussian_std"]
