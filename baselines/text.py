@@ -66,32 +66,40 @@ class TextEmbedder:
         )  # fmt: skip
         self._cache: dict[tuple[str, ...], torch.Tensor] = {}
 
-    def _cached_name(self, name: str) -> torch.Tensor:
-        path = cache_dir("text") / f"{cache_key(name=name, **self._identity)}.safetensors"
+    def _cached_name(self, name: str, per_template: bool = False) -> torch.Tensor:
+        key = cache_key(name=name, per_template=per_template, **self._identity)
+        path = cache_dir("text") / f"{key}.safetensors"
         if path.is_file():
             try:
                 return load_file(path, device=str(self.device))["embedding"]
             except Exception:  # a damaged entry is recomputed, never trusted
                 pass
-        embedding = self._embed_name(name)
-        with atomic_path(path) as tmp:
-            save_file({"embedding": embedding.contiguous().cpu()}, str(tmp))
+        embedding = self._embed_name(name, per_template)
+        try:
+            with atomic_path(path) as tmp:
+                save_file({"embedding": embedding.contiguous().cpu()}, str(tmp))
+        except OSError:  # an unwritable cache only costs the recomputation next time
+            pass
         return embedding
 
-    def _embed_name(self, name: str) -> torch.Tensor:
+    def _embed_name(self, name: str, per_template: bool = False) -> torch.Tensor:
+        """E (templates averaged) or M×E (one unit vector per template)."""
         texts = [template(name) for template in self.templates]
         chunks = []
         for i in range(0, len(texts), self.batch_size):
             tokens = self.tokenizer(texts[i : i + self.batch_size]).to(self.device)
             chunks.append(F.normalize(encode_text(self.model, tokens).float(), dim=-1))
-        return F.normalize(torch.cat(chunks).mean(dim=0), dim=-1)
+        embeddings = torch.cat(chunks)
+        return embeddings if per_template else F.normalize(embeddings.mean(dim=0), dim=-1)
 
-    def queries(self, prompt_lists: Sequence[Sequence[str]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(Q×E unit embeddings, Q class indices): one query per prompt name (synonym)."""
+    def queries(
+        self, prompt_lists: Sequence[Sequence[str]], per_template: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(Q×E unit embeddings, or Q×M×E per template; Q class indices): one query per prompt name."""
         names = [name for prompts in prompt_lists for name in prompts]
-        key = tuple(names)
+        key = (per_template, *names)
         if key not in self._cache:
             with torch.inference_mode():
-                self._cache[key] = torch.stack([self._cached_name(n) for n in names])
+                self._cache[key] = torch.stack([self._cached_name(n, per_template) for n in names])
         owner = torch.tensor([c for c, prompts in enumerate(prompt_lists) for _ in prompts], device=self.device)
         return self._cache[key], owner
