@@ -27,8 +27,9 @@ SCHEMA_VERSION = 1
 
 
 @cache
-def _schema() -> dict:
-    return json.loads(resources.files("ovbench").joinpath("result_schema.json").read_text())
+def _validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(resources.files("ovbench").joinpath("result_schema.json").read_text())
+    return jsonschema.validators.validator_for(schema)(schema)  # built once: checking the schema is slow
 
 
 @cache
@@ -71,7 +72,9 @@ def now() -> str:
 
 def validate(result: dict, source: str = "<result>") -> dict:
     try:
-        jsonschema.validate(result, _schema())
+        error = jsonschema.exceptions.best_match(_validator().iter_errors(result))
+        if error is not None:
+            raise error
     except jsonschema.ValidationError as exc:
         where = "/".join(map(str, exc.absolute_path)) or "top level"
         raise OvbenchError(f"{source}: not a valid ovbench result ({where}: {exc.message})") from None

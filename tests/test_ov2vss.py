@@ -222,7 +222,7 @@ def test_short_training_on_camvid_learns(tmp_path):
     split, protocol = load_split("camvid-7-4"), get_protocol("gzsl")
     train_set = open_dataset("camvid", REAL_CAMVID, "train")
     val = open_dataset("camvid", REAL_CAMVID, "val")
-    model = OV2VSS(pretrained="none", backbone="ViT-S-16", input_size=128, templates="single", train_cache=2000)
+    model = OV2VSS(pretrained="none", backbone="ViT-S-16", input_size=96, templates="single", train_cache=2000)
     before = run_model(model, "ov2vss", val, split, protocol, max_frames=12, show_progress=False)["metrics"]
     config = TrainConfig(steps=60, batch_size=8, lr=1e-3, warmup=5, crop_scale=1.0, checkpoint_every=60)
     history = train(model, "ov2vss", train_set, split, tmp_path / "run", config, show_progress=False)
