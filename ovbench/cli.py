@@ -83,34 +83,65 @@ def _report(result: dict, out: Path) -> None:
 @click.option("--model", "model_name", required=True, help="A registered model (see `ovbench list models`).")
 @_data_options
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Result JSON to write.")
-@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists; without --resume, discard OUT.partial/.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run: videos saved in OUT.partial/ are skipped.")
+@click.option("--keep-partials", is_flag=True, help="Keep OUT.partial/ (a result file per video) after writing --out.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N (under torchrun: cpu or cuda).")
+@click.option("--workers", type=click.IntRange(0, 64), default=None,
+              help="Processes decoding frames and masks ahead of the model; 0 = inline [default: 2 with "
+                   "--device cuda, 0 on CPU].")  # fmt: skip
 @click.option("--save-predictions", type=click.Path(path_type=Path), default=None,
               help="Also write PRED/<video>/<frame>.png (class ids) for `ovbench evaluate`.")  # fmt: skip
+@click.option("--prediction-cache", type=click.Path(path_type=Path), default=None,
+              help="Folder of reusable predictions, keyed by model, options, weights and vocabulary.")  # fmt: skip
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @click.pass_context
 def run(ctx, model_name, dataset, data_root, subset, split_name, protocol, max_videos, max_frames, out,
-        overwrite, device, save_predictions, no_progress):  # fmt: skip
+        overwrite, resume, keep_partials, device, workers, save_predictions, prediction_cache,
+        no_progress):  # fmt: skip
     """Run a model on a dataset and write its result file.
 
-    Options after the listed ones are the model's own (see `ovbench list models`).
+    Options after the listed ones are the model's own (see `ovbench list models`). Start it with
+    `torchrun --nproc_per_node N -m ovbench run ...` to share the videos among N processes.
     """
+    from ovbench.distributed import process_group
     from ovbench.models import parse_option_args
+    from ovbench.partials import PartialStore, partial_dir
     from ovbench.registry import get_model_class
     from ovbench.results import write_result
     from ovbench.runner import run_model
 
-    _check_out(out, overwrite)
-    model_cls = get_model_class(model_name)
-    options = parse_option_args(model_cls.options, ctx.args)
-    _check_device(device)
-    ds, split, proto = _setup(dataset, data_root, subset, split_name, protocol)
-    model = model_cls(device=device, dataset=dataset, **options)
-    result = run_model(
-        model, model_name, ds, split, proto, max_videos=max_videos, max_frames=max_frames,
-        save_predictions=save_predictions, show_progress=not no_progress,
-    )  # fmt: skip
-    _report(result, write_result(out, result))
+    partials = PartialStore(partial_dir(out), resume=resume, overwrite=overwrite)
+    if workers is None:  # on CPU the model's own threads use every core: decoding ahead would only compete
+        workers = 2 if device.startswith("cuda") else 0
+    with process_group(device) as dist:
+
+        def prepare():
+            if dist.is_main:
+                _check_out(out, overwrite)
+            model_cls = get_model_class(model_name)
+            options = parse_option_args(model_cls.options, ctx.args)
+            _check_device(dist.device)
+            ds, split, proto = _setup(dataset, data_root, subset, split_name, protocol)
+            return ds, split, proto, model_cls(device=dist.device, dataset=dataset, **options)
+
+        ds, split, proto, model = dist.agree(prepare)
+        try:
+            result = run_model(
+                model, model_name, ds, split, proto, max_videos=max_videos, max_frames=max_frames,
+                save_predictions=save_predictions, show_progress=not no_progress, workers=workers, dist=dist,
+                partials=partials, prediction_cache=prediction_cache, echo=lambda m: click.echo(m, err=True),
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted; no result was written and existing files are unchanged; finished videos are kept "
+                f"in {partials.root}: rerun with --resume to continue"
+            ) from None
+        written = dist.agree(lambda: write_result(out, result) if dist.is_main else None)
+        if not keep_partials and dist.is_local_main:
+            partials.remove()
+        if dist.is_main:
+            _report(result, written)
 
 
 def _check_device(device: str) -> None:
@@ -146,6 +177,56 @@ def evaluate(dataset, data_root, subset, split_name, protocol, max_videos, max_f
         show_progress=not no_progress, workers=workers,
     )  # fmt: skip
     _report(result, write_result(out, result))
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--model", "model_name", required=True, help="A trainable registered model (e.g. ov2vss).")
+@click.option("--dataset", type=click.Choice(DATASET_NAMES), required=True)
+@click.option("--data-root", type=click.Path(path_type=Path), default=None, help="Default $OVBENCH_DATA.")
+@click.option("--subset", default="train", show_default=True)
+@click.option("--split", "split_name", default=None, help="Split name or .yaml path [default: the dataset's].")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for checkpoints.")
+@click.option("--steps", type=int, default=1000, show_default=True, help="Optimizer steps.")
+@click.option("--batch-size", type=int, default=4, show_default=True, help="Target frames per forward pass.")
+@click.option("--accumulate", type=int, default=1, show_default=True, help="Forward passes per optimizer step.")
+@click.option("--lr", type=float, default=1e-4, show_default=True, help="Peak AdamW learning rate.")
+@click.option("--weight-decay", type=float, default=0.01, show_default=True)
+@click.option("--warmup", type=int, default=100, show_default=True, help="Linear warm-up steps (then poly 0.9).")
+@click.option("--crop-scale", type=float, default=0.5, show_default=True,
+              help="Training crops keep the frame's aspect and span this fraction of it up to all (1 = whole frames).")  # fmt: skip
+@click.option("--train-seed", type=int, default=0, show_default=True, help="Seed of frame, crop and flip sampling.")
+@click.option("--checkpoint-every", type=int, default=500, show_default=True)
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.pass_context
+def train(ctx, model_name, dataset, data_root, subset, split_name, out, steps, batch_size, accumulate, lr,
+          weight_decay, warmup, crop_scale, train_seed, checkpoint_every, resume, device, no_progress):  # fmt: skip
+    """Train a model on the seen classes of a split (unseen pixels ignored, unseen names never shown).
+
+    Options after the listed ones are the model's own. Evaluate a result with
+    `ovbench run --model M --checkpoint OUT ...`.
+    """
+    from ovbench.models import parse_option_args
+    from ovbench.registry import get_model_class
+    from ovbench.training import TrainableVideoModel, TrainConfig
+    from ovbench.training import train as run_training
+
+    model_cls = get_model_class(model_name)
+    if not issubclass(model_cls, TrainableVideoModel):
+        raise OvbenchError(f"model {model_name!r} cannot be trained: it is not an ovbench.training.TrainableVideoModel")
+    options = parse_option_args(model_cls.options, ctx.args)
+    _check_device(device)
+    config = TrainConfig(
+        steps=steps, batch_size=batch_size, accumulate=accumulate, lr=lr, weight_decay=weight_decay, warmup=warmup,
+        crop_scale=crop_scale, seed=train_seed, checkpoint_every=checkpoint_every,
+    )  # fmt: skip
+    config.check()
+    ds, split, _ = _setup(dataset, data_root, subset, split_name, "gzsl")
+    model = model_cls(device=device, dataset=dataset, **options)
+    history = run_training(model, model_name, ds, split, out, config, resume=resume, show_progress=not no_progress)
+    click.echo(f"trained {model_name} for {history[-1]['step']} steps (last loss {history[-1]['loss']:.4f}); "
+               f"checkpoints in {out}")  # fmt: skip
 
 
 @cli.command()
@@ -224,21 +305,126 @@ def list_splits():
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "latex"]), default="markdown", show_default=True)
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "latex", "html"]), default="markdown",
+              show_default=True, help="LaTeX needs \\usepackage{booktabs}; best values are bold.")  # fmt: skip
+@click.option("--per-class", is_flag=True, help="Also per-class IoU tables (seen and unseen marked).")
+@click.option("--reported", is_flag=True,
+              help="Also every published number, by dataset and protocol (alone without FILES).")  # fmt: skip
+@click.option("--reported-file", type=click.Path(path_type=Path), default=None,
+              help="Published numbers [default: results/reported.yaml of this checkout].")  # fmt: skip
+@click.option("--preamble", type=click.Path(path_type=Path), default=None,
+              help="Markdown text placed before the tables (for results/README.md).")  # fmt: skip
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write here instead of stdout.")
-def compare(files, fmt, out):
-    """Leaderboards from result files, one per dataset, subset, split and protocol."""
-    from ovbench.reports import leaderboards
+def compare(files, fmt, per_class, reported, reported_file, preamble, out):
+    """Leaderboards from result files (or folders of them), one per dataset, subset, split and protocol."""
+    from ovbench.reports import leaderboards, write_text
 
-    text = leaderboards(files, fmt)
+    preamble_text = None
+    if preamble is not None:
+        try:
+            preamble_text = preamble.read_text()
+        except OSError as exc:
+            raise OvbenchError(f"--preamble {preamble}: cannot read ({exc.strerror or exc})") from None
+    text = leaderboards(files, fmt, per_class=per_class, reported=reported, reported_file=reported_file,
+                        preamble=preamble_text)  # fmt: skip
     if out is None:
         click.echo(text, nl=False)
     else:
-        from ovbench.reports import write_text
-
         write_text(out, text)
         click.echo(f"wrote {out}")
+
+
+@cli.group(cls=_Group)
+def plot() -> None:
+    """Figures (PNG and PDF by default) from result files or saved predictions.
+
+    \b
+    ovbench plot ablation R.json ... --out DIR      module grid vs mIoU, hIoU, mVC
+    ovbench plot seen-unseen R.json ... --out DIR   mIoU seen vs unseen per model (gzsl)
+    ovbench plot per-class R.json ... --out DIR     per-class IoU, seen/unseen coloured
+    ovbench plot mvc R.json ... --out DIR           mVC8/mVC16 vs mIoU per model
+    ovbench plot all R.json ... --out DIR           every one of the above that applies
+    ovbench plot qualitative --dataset D --pred LABEL=PRED ... --out DIR
+    """
+
+
+def _plot_outputs(f):
+    f = click.option("--dpi", type=click.IntRange(50, 600), default=150, show_default=True, help="PNG resolution.")(f)
+    f = click.option("--formats", default="png,pdf", show_default=True, help="Comma-separated: png, pdf, svg.")(f)
+    f = click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for the figures.")(f)
+    return f
+
+
+def _echo_written(paths) -> None:
+    for p in paths:
+        click.echo(f"wrote {p}")
+
+
+def _plot_results_command(kind: str, help_text: str):
+    @plot.command(kind, help=help_text)
+    @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+    @_plot_outputs
+    @click.option("--name", default=None, help=f"File name stem [default: {kind}].")
+    def command(files, out, formats, dpi, name):
+        from ovbench.plots import plot_results
+
+        _echo_written(plot_results(kind, files, out, name, _split_formats(formats), dpi))
+
+    return command
+
+
+def _split_formats(formats: str) -> list[str]:
+    return [f.strip().lower() for f in formats.split(",") if f.strip()]
+
+
+_plot_results_command("ablation", "OV2VSS module grid (none, +STF, +STF+RFE, +STF+RFE+VTE) against mIoU, hIoU, mVC.")
+_plot_results_command("seen-unseen", "mIoU on seen against unseen classes, one point per model (gzsl results).")
+_plot_results_command("per-class", "IoU of every class, bars coloured seen/unseen, one panel per result.")
+_plot_results_command("mvc", "mVC8 and mVC16 against mIoU, one colour per model.")
+
+
+@plot.command("all")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_plot_outputs
+def plot_all_command(files, out, formats, dpi):
+    """Every result-based figure the inputs allow (DIR/<kind>.<format>); says which were skipped and why."""
+    from ovbench.plots import plot_all
+
+    written, skipped = plot_all(files, out, _split_formats(formats), dpi)
+    _echo_written(written)
+    for line in skipped:
+        click.echo(f"skipped {line}")
+
+
+@plot.command("qualitative")
+@click.option("--dataset", type=click.Choice(DATASET_NAMES), required=True)
+@click.option("--data-root", type=click.Path(path_type=Path), default=None,
+              help="Dataset folder (or its parent); default $OVBENCH_DATA.")  # fmt: skip
+@click.option("--subset", default="val", show_default=True, help="train, val or test.")
+@click.option("--split", "split_name", default=None, help="Split name or .yaml path (class names, seen marks).")
+@click.option("--pred", "preds", multiple=True, required=True,
+              help="LABEL=FOLDER (or FOLDER) of PRED/<video>/<frame stem>.png class ids; one per model.")  # fmt: skip
+@click.option("--video", "videos", multiple=True,
+              help="Video to show (repeatable) [default: the first with predictions in every folder].")  # fmt: skip
+@click.option("--frame", "frames", multiple=True, help="Frame stem to show (repeatable) [default: spread evenly].")
+@click.option("--num-frames", type=int, default=4, show_default=True, help="Frames to show without --frame.")
+@_plot_outputs
+@click.option("--name", default="qualitative", show_default=True, help="File name stem.")
+def plot_qualitative_command(dataset, data_root, subset, split_name, preds, videos, frames, num_frames, out, formats,
+                             dpi, name):  # fmt: skip
+    """A strip of frames: the frames, their ground truth and each model's saved predictions.
+
+    Without --frame, --num-frames predicted frames spread over one video (topped up from the next videos
+    when it has fewer, as Cityscapes snippets with one annotated frame).
+    """
+    from ovbench.plots import plot_qualitative
+
+    paths = plot_qualitative(
+        dataset, data_root, subset, split_name or DEFAULT_SPLITS[dataset], preds, out, videos=videos, frames=frames,
+        count=num_frames, name=name, formats=_split_formats(formats), dpi=dpi,
+    )  # fmt: skip
+    _echo_written(paths)
 
 
 def main() -> None:

@@ -1,10 +1,18 @@
 """Scores a stream of (GT, prediction) frames, video by video, under one protocol.
 
 Shaped like detectron2's ``DatasetEvaluator``: ``begin_video`` / ``process`` / ``end_video``,
-then ``evaluate``. All state is sums, so evaluators from several processes ``merge`` exactly.
+then ``evaluate``. All state is exact sums (integer pixel-pair counts, window VC values summed as
+rationals), kept in a :class:`Tally`: ``end_video`` returns the finished video's tally, ``add``
+adds one back (from a partial-results file, or from another process), and ``merge`` adds a whole
+evaluator. Addition is exact, so the metrics do not depend on the order of videos, on how they were
+split across processes, or on whether the run was interrupted and resumed: they are bit-identical.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
@@ -13,44 +21,115 @@ from ovbench.protocols import Protocol
 from ovbench.splits import Split
 
 WINDOW_SIZES = (8, 16)
+PAIRS = 256 * 256
+
+
+@dataclass
+class Tally:
+    """Exact sums over some videos: everything :meth:`Evaluator.evaluate` needs from them.
+
+    ``counts[gt << 8 | pred]`` counts pixels per (GT byte, prediction byte) pair (after the
+    protocol's GT mapping); ``vc[n] = (exact sum of window VC values, number of windows)``.
+    """
+
+    videos: int = 0
+    frames: int = 0
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(PAIRS, dtype=np.int64))
+    vc: dict[int, tuple[Fraction, int]] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """A compact JSON form: nonzero pair counts only, VC sums as exact ``"p/q"`` strings."""
+        nonzero = np.flatnonzero(self.counts)
+        return {
+            "videos": self.videos,
+            "frames": self.frames,
+            "pairs": nonzero.tolist(),
+            "counts": self.counts[nonzero].tolist(),
+            "vc": {str(n): [str(total), windows] for n, (total, windows) in sorted(self.vc.items())},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping, window_sizes=WINDOW_SIZES) -> Tally:
+        """Inverse of :meth:`to_json`; raises ValueError on anything malformed."""
+        try:
+            pairs = np.asarray(data["pairs"], dtype=np.int64)
+            values = np.asarray(data["counts"], dtype=np.int64)
+            vc = {int(n): (Fraction(total), int(windows)) for n, (total, windows) in data["vc"].items()}
+            videos, frames = int(data["videos"]), int(data["frames"])
+        except (KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
+            raise ValueError(f"malformed tally ({type(exc).__name__}: {exc})") from None
+        if pairs.ndim != 1 or pairs.shape != values.shape or (pairs.size and (pairs.min() < 0 or pairs.max() >= PAIRS)):
+            raise ValueError("malformed tally (pair indices)")
+        if (values < 0).any() or videos < 0 or frames < 0 or any(t < 0 or w < 0 for t, w in vc.values()):
+            raise ValueError("malformed tally (negative counts)")
+        if set(vc) != set(window_sizes):
+            raise ValueError(f"tally has VC window sizes {sorted(vc)}, expected {list(window_sizes)}")
+        counts = np.zeros(PAIRS, dtype=np.int64)
+        np.add.at(counts, pairs, values)
+        return cls(videos, frames, counts, vc)
 
 
 class Evaluator:
     def __init__(self, split: Split, protocol: Protocol, window_sizes=WINDOW_SIZES):
         self.split = split
         self.protocol = protocol
+        self.window_sizes = tuple(window_sizes)
         lut = protocol.gt_lut(split)
         self._gt_lut = None if np.array_equal(lut, np.arange(256)) else lut
         self.confusion = ConfusionMatrix(split.num_classes)
-        self.consistency = VideoConsistency(window_sizes)
+        self.consistency = VideoConsistency(self.window_sizes)
         self.num_videos = 0
         self.num_frames = 0
+        self._video: ConfusionMatrix | None = None  # the open video's counts, added at end_video
+        self._video_frames = 0
 
     def reset(self) -> None:
         self.confusion.reset()
         self.consistency.reset()
         self.num_videos = self.num_frames = 0
+        self._video = None
 
     def begin_video(self) -> None:
         self.consistency.begin_video()
+        self._video = ConfusionMatrix(self.split.num_classes)
+        self._video_frames = 0
 
     def process(self, gt: np.ndarray, pred: np.ndarray) -> None:
         """One scored frame: ``gt`` in evaluation ids (255 = ignore), ``pred`` in class ids (255 = none)."""
+        if self._video is None:
+            raise RuntimeError("begin_video() must come before process()")
         if self._gt_lut is not None:
             gt = self._gt_lut.take(gt)
-        self.confusion.update(gt, pred)
+        self._video.update(gt, pred)
         self.consistency.update(gt, pred)
-        self.num_frames += 1
+        self._video_frames += 1
 
-    def end_video(self) -> None:
-        self.consistency.end_video()
+    def end_video(self) -> Tally:
+        """Closes the video, adds it to the totals and returns its own :class:`Tally`."""
+        if self._video is None:
+            raise RuntimeError("end_video() without begin_video()")
+        vc = self.consistency.end_video()
+        counts = self._video.pair_counts.copy()
+        self.confusion.add_pair_counts(counts)
         self.num_videos += 1
+        self.num_frames += self._video_frames
+        self._video = None
+        return Tally(1, self._video_frames, counts, vc)
+
+    def add(self, tally: Tally) -> None:
+        """Adds finished videos' tally (a saved partial result, or another process's totals)."""
+        self.consistency.add(tally.vc)
+        self.confusion.add_pair_counts(tally.counts)
+        self.num_videos += tally.videos
+        self.num_frames += tally.frames
+
+    def totals(self) -> Tally:
+        """Everything added so far, as one :class:`Tally` (to send to another process)."""
+        vc = {n: (self.consistency.exact_sum[n], self.consistency.windows[n]) for n in self.window_sizes}
+        return Tally(self.num_videos, self.num_frames, self.confusion.pair_counts.copy(), vc)
 
     def merge(self, other: Evaluator) -> None:
-        self.confusion.merge(other.confusion)
-        self.consistency.merge(other.consistency)
-        self.num_videos += other.num_videos
-        self.num_frames += other.num_frames
+        self.add(other.totals())
 
     def evaluate(self) -> dict:
         """The metrics block of a result file (percent; None where undefined)."""

@@ -1,13 +1,17 @@
 """Model registry: name -> ``module:attribute``, imported only when the model is used.
 
 Names come from the ``ovbench.models`` entry-point group of every installed distribution (the
-way built-in and third-party models alike are registered) and from :func:`register` calls. A
-plugin that fails to import breaks only its own name, with a message naming its distribution.
+way built-in and third-party models alike are registered), from ``$OVBENCH_EXTRA_MODELS``
+(``name=module:Class`` entries separated by commas, for a model in a module on ``PYTHONPATH``
+that is not packaged; it reaches every process ``torchrun`` starts) and from :func:`register`
+calls. A plugin that fails to import breaks only its own name, with a message naming its origin.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import re
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
@@ -15,6 +19,8 @@ from ovbench.errors import OvbenchError
 from ovbench.models import VideoModel
 
 GROUP = "ovbench.models"
+EXTRA_ENV = "OVBENCH_EXTRA_MODELS"
+_EXTRA_ENTRY = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)=([A-Za-z_][\w.]*:[A-Za-z_]\w*)")
 
 
 @dataclass(frozen=True)
@@ -48,11 +54,22 @@ def register(name: str, target: str) -> None:
     _registered[name] = ModelSpec(name, target, "register()")
 
 
+def _extra_models() -> dict[str, ModelSpec]:
+    specs = {}
+    for entry in filter(None, (e.strip() for e in os.environ.get(EXTRA_ENV, "").split(","))):
+        match = _EXTRA_ENTRY.fullmatch(entry)
+        if match is None:
+            raise OvbenchError(f"${EXTRA_ENV}: {entry!r} is not name=module:Class (entries are separated by commas)")
+        specs[match[1]] = ModelSpec(match[1], match[2], f"${EXTRA_ENV}")
+    return specs
+
+
 def available_models() -> dict[str, ModelSpec]:
     specs = {}
     for ep in entry_points(group=GROUP):
         origin = ep.dist.name if getattr(ep, "dist", None) is not None else "an entry point"
         specs[ep.name] = ModelSpec(ep.name, ep.value, origin)
+    specs.update(_extra_models())
     specs.update(_registered)
     return dict(sorted(specs.items()))
 

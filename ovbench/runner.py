@@ -1,7 +1,10 @@
 """The two ways to score a dataset: run a model on its videos, or read predictions saved on disk.
 
-Both stream each scored frame once through one :class:`~ovbench.evaluator.Evaluator` and end in
-a result dictionary ready for :func:`ovbench.results.write_result`.
+Both stream each scored frame once through an :class:`~ovbench.evaluator.Evaluator` and end in a
+result dictionary ready for :func:`ovbench.results.write_result`. ``run_model`` also shards the
+videos over ``torchrun`` ranks (:mod:`ovbench.distributed`), saves each finished video for
+``--resume`` (:mod:`ovbench.partials`), reuses cached predictions (:mod:`ovbench.prediction_cache`)
+and decodes frames ahead of the model in worker processes (:mod:`ovbench.frame_reader`).
 """
 
 from __future__ import annotations
@@ -20,8 +23,12 @@ from ovbench.atomic import atomic_path
 from ovbench.datasets import Dataset, Video, VideoRecord, fingerprint
 from ovbench.datasets.io import read_label_png
 from ovbench.errors import DataError, OvbenchError, PredictionError
-from ovbench.evaluator import Evaluator
+from ovbench.distributed import Dist, shard
+from ovbench.evaluator import WINDOW_SIZES, Evaluator, Tally
+from ovbench.frame_reader import FrameReader
 from ovbench.models import NO_PREDICTION, VideoModel, VocabularyEntry
+from ovbench.partials import PartialStore, Saved, _canonical, run_identity
+from ovbench.prediction_cache import PredictionCache
 from ovbench.progress import frame_progress
 from ovbench.protocols import Protocol
 from ovbench.splits import Split
@@ -52,10 +59,7 @@ def check_split(dataset: Dataset, split: Split) -> None:
 
 def to_class_ids(prediction: np.ndarray, vocabulary_lut: np.ndarray) -> np.ndarray:
     """Vocabulary indices -> evaluation class ids; anything outside the vocabulary -> 255."""
-    if prediction.dtype != np.uint8:
-        in_range = (prediction >= 0) & (prediction < 256)
-        prediction = np.where(in_range, prediction, NO_PREDICTION).astype(np.uint8)
-    return vocabulary_lut.take(prediction)
+    return vocabulary_lut.take(_as_uint8(prediction))
 
 
 def save_png(path: Path, array: np.ndarray) -> None:
@@ -106,57 +110,218 @@ def _result(
 def run_model(
     model: VideoModel, model_name: str, dataset: Dataset, split: Split, protocol: Protocol, *,
     max_videos: int | None = None, max_frames: int | None = None, save_predictions: Path | None = None,
-    show_progress: bool = True,
-) -> dict:  # fmt: skip
-    """Runs ``model`` on every selected video and scores each scored frame as it is predicted."""
-    check_split(dataset, split)
-    videos = select_videos(dataset, max_videos, max_frames)
+    show_progress: bool = True, workers: int = 0, dist: Dist | None = None, partials: PartialStore | None = None,
+    prediction_cache: Path | None = None, echo: Callable[[str], None] | None = None,
+) -> dict | None:  # fmt: skip
+    """Runs ``model`` on every selected video and scores each scored frame as it is predicted.
+
+    ``workers`` processes decode frames and GT masks ahead of the model (:mod:`ovbench.frame_reader`);
+    0 decodes inline. With a ``dist`` of several ranks each rank runs its shard of the videos
+    (:func:`ovbench.distributed.shard`) and rank 0 gets the exact sum of every rank's tally; other
+    ranks return None. ``partials`` saves
+    each finished video and, when resuming, skips the videos saved before. ``prediction_cache`` is a
+    folder of reusable predictions (:mod:`ovbench.prediction_cache`). ``echo`` receives notes for
+    the user (rank 0 only).
+    """
+    dist = dist or Dist()
+    say = echo if echo is not None and dist.is_main else (lambda message: None)
+    start = time.perf_counter()
     vocabulary = [VocabularyEntry(c.name, c.prompts) for c in protocol.vocabulary(split)]
     vocabulary_lut = protocol.vocabulary_lut(split)
-    evaluator = Evaluator(split, protocol)
-    total = sum(len(v.scored_indices) for v in videos)
-    start = time.perf_counter()
-    with frame_progress(len(videos), total, model_name, show_progress) as progress, ThreadPoolExecutor(1) as writer:
-        pending = []
-        for record in videos:
-            video = Video(record)
-            evaluator.begin_video()
-            expected = iter(record.scored_indices)
-            for index, prediction in model.predict_video(video, vocabulary):
-                want = next(expected, None)
-                if index != want:
-                    raise OvbenchError(
-                        f"model {model_name!r} yielded frame {index} of video {record.name}, expected "
-                        f"{want}: predictions must follow video.scored_indices in order"
-                    )
-                frame = record.frames[index]
-                gt = dataset.read_label(frame)
-                prediction = np.asarray(prediction)
-                if prediction.shape != gt.shape or not np.issubdtype(prediction.dtype, np.integer):
-                    raise OvbenchError(
-                        f"model {model_name!r}: prediction for {record.name}/{frame.name} is "
-                        f"{prediction.dtype} {prediction.shape}; expected integers of shape {gt.shape}"
-                    )
-                class_ids = to_class_ids(prediction, vocabulary_lut)
-                evaluator.process(gt, class_ids)
-                if save_predictions is not None:
-                    target = Path(save_predictions) / record.name / f"{frame.name}.png"
-                    pending.append(writer.submit(save_png, target, class_ids))
-                progress.frame()
-            missing = next(expected, None)
-            if missing is not None:
-                raise OvbenchError(
-                    f"model {model_name!r} gave no prediction for frame {missing} of video {record.name}"
-                )
-            evaluator.end_video()
-            progress.video()
-        for future in pending:
-            future.result()
-    info = {"name": model_name, "options": model.describe(), "weights": model.weights}
-    return _result(
-        model=info, dataset=dataset, videos=videos, split=split, protocol=protocol, evaluator=evaluator,
-        wall_s=time.perf_counter() - start, device=model.device, max_videos=max_videos, max_frames=max_frames,
+    info = _model_info(model_name, model)  # before any video: what identifies the configuration
+    identity = run_identity(model_name, info, model.device, dataset, split, protocol, WINDOW_SIZES)
+    cache = None
+    if prediction_cache is not None:
+        cache_identity = {k: identity[k] for k in ("model", "options", "weights", "device", "dataset", "subset")}
+        prefix = f"warning: [{dist.label}] " if dist.enabled else "warning: "
+        cache = PredictionCache(prediction_cache, cache_identity, vocabulary, warn=lambda m: echo and echo(prefix + m))
+
+    def plan():
+        check_split(dataset, split)
+        videos = select_videos(dataset, max_videos, max_frames)
+        mine = shard([len(v.scored_indices) for v in videos], dist.rank, dist.world_size)
+        saved: dict[int, Saved] = {}
+        if partials is not None:
+            partials.open(identity, tidy=dist.is_local_main)
+            for position in mine:
+                record = videos[position]
+                entry = partials.load(record, WINDOW_SIZES)
+                if entry is not None and save_predictions is not None and not _pngs_exist(save_predictions, record):
+                    partials.stale.append(f"{partials.path(record).name} (its --save-predictions PNGs are missing)")
+                    entry = None
+                if entry is not None:
+                    saved[position] = entry
+        return videos, mine, saved
+
+    videos, mine, saved = dist.agree(plan)
+    if partials is not None:
+        _report_partials(partials, dist.gather((len(saved), partials.notes, partials.problems, partials.stale)),
+                         len(videos), say)  # fmt: skip
+
+    def compute():
+        evaluator = Evaluator(split, protocol, WINDOW_SIZES)
+        last: tuple[int, dict] | None = None  # the model description after the last video, in video order
+        for position, entry in saved.items():
+            evaluator.add(entry.tally)
+            last = _later(last, (position, entry.model))
+        todo = [p for p in mine if p not in saved]
+        frames = sum(len(videos[p].scored_indices) for p in todo)
+        label = f"{model_name} [{dist.label}]" if dist.enabled else model_name
+        reader = None
+        if workers > 0 and todo:  # started first: its worker processes fork before any thread exists
+            with_images = [cache is None or not cache.contains(videos[p]) for p in todo]
+            reader = FrameReader(dataset, [videos[p] for p in todo], with_images, workers=workers)
+        try:
+            with frame_progress(len(todo), frames, label, show_progress and dist.is_main) as progress, \
+                    ThreadPoolExecutor(1) as writer:  # fmt: skip
+                for k, position in enumerate(todo):
+                    dist.check_peers()
+                    record = videos[position]
+                    tally, video_info = _run_video(
+                        model, model_name, record, dataset, vocabulary, vocabulary_lut, evaluator,
+                        reader=reader, reader_video=k, writer=writer, save_predictions=save_predictions,
+                        cache=cache, progress=progress,
+                    )  # fmt: skip
+                    if partials is not None:
+                        partials.save(record, tally, video_info)
+                    last = _later(last, (position, video_info))
+                    progress.video()
+        finally:
+            if reader is not None:
+                reader.close()
+        return evaluator.totals(), last, frames, len(saved)
+
+    gathered = dist.gather(dist.agree(compute))
+    if not dist.is_main:
+        return None
+    evaluator = Evaluator(split, protocol, WINDOW_SIZES)
+    last = None
+    for tally, rank_last, _, _ in gathered:
+        evaluator.add(tally)
+        last = _later(last, rank_last) if rank_last is not None else last
+    wall = time.perf_counter() - start
+    frames_run = sum(g[2] for g in gathered)
+    result = _result(
+        model=last[1], dataset=dataset, videos=videos, split=split, protocol=protocol, evaluator=evaluator,
+        wall_s=wall, device=model.device, max_videos=max_videos, max_frames=max_frames,
     )  # fmt: skip
+    result["timing"].update(
+        frames_per_s=round(frames_run / wall, 3) if wall > 0 and frames_run else None,
+        frames_run=frames_run,
+        processes=dist.world_size,
+        workers=workers,
+        resumed_videos=sum(g[3] for g in gathered),
+    )
+    return result
+
+
+def _later(a: tuple[int, dict] | None, b: tuple[int, dict]) -> tuple[int, dict]:
+    return b if a is None or b[0] > a[0] else a
+
+
+def _model_info(model_name: str, model: VideoModel) -> dict:
+    """The result's ``model`` block, as it reads back from JSON."""
+    return _canonical({"name": model_name, "options": model.describe(), "weights": model.weights})
+
+
+def _pngs_exist(folder: Path, record: VideoRecord) -> bool:
+    return all((Path(folder) / record.name / f"{record.frames[i].name}.png").is_file() for i in record.scored_indices)
+
+
+def _report_partials(partials: PartialStore, gathered, total: int, say) -> None:
+    """Rank 0 tells the user what resuming found, once for all ranks."""
+    if gathered is None:
+        return
+    notes = dict.fromkeys(note for _, rank_notes, _, _ in gathered for note in rank_notes)
+    for note in notes:
+        say(f"note: {note}")
+    for what, index in (("were corrupt or truncated", 2), ("no longer matched", 3)):
+        files = [f for g in gathered for f in g[index]]
+        if files:
+            shown = ", ".join(files[:5]) + (f", … and {len(files) - 5} more" if len(files) > 5 else "")
+            prefix = "warning" if index == 2 else "note"
+            say(f"{prefix}: {len(files)} partial result file(s) in {partials.root} {what}; their videos are run "
+                f"again: {shown}")  # fmt: skip
+    done = sum(g[0] for g in gathered)
+    if partials.resume and done:
+        say(f"resuming from {partials.root}: {done} of {total} videos already scored")
+
+
+def _as_uint8(prediction: np.ndarray) -> np.ndarray:
+    """Vocabulary indices as uint8; anything outside 0..255 becomes 255 (no prediction)."""
+    if prediction.dtype == np.uint8:
+        return prediction
+    in_range = (prediction >= 0) & (prediction < 256)
+    return np.where(in_range, prediction, NO_PREDICTION).astype(np.uint8)
+
+
+def _gt_stream(dataset: Dataset, record: VideoRecord, reader: FrameReader | None, k: int) -> Iterator:
+    if reader is None:
+        return (dataset.read_label(record.frames[i]) for i in record.scored_indices)
+    return (reader.mask(k, i) for i in record.scored_indices)
+
+
+def _run_video(
+    model: VideoModel, model_name: str, record: VideoRecord, dataset: Dataset, vocabulary, vocabulary_lut,
+    evaluator: Evaluator, *, reader: FrameReader | None, reader_video: int, writer: ThreadPoolExecutor,
+    save_predictions: Path | None, cache: PredictionCache | None, progress,
+) -> tuple[Tally, dict]:  # fmt: skip
+    """Predicts (or reads cached predictions of) one video and scores it; returns its tally and model info."""
+    cached = cache.get(record) if cache is not None else None
+    video = entry = None
+    if cached is not None:
+        stream, info = cached
+    else:
+        prefetched = (lambda i: reader.frame(reader_video, i)) if reader is not None else None
+        video = Video(record, prefetched=prefetched)
+        stream = model.predict_video(video, vocabulary)
+        entry = cache.writer(record, writer) if cache is not None else None
+    gts = _gt_stream(dataset, record, reader, reader_video)
+    pending = []
+    evaluator.begin_video()
+    try:
+        expected = iter(record.scored_indices)
+        for index, prediction in stream:
+            want = next(expected, None)
+            if index != want:
+                raise OvbenchError(
+                    f"model {model_name!r} yielded frame {index} of video {record.name}, expected "
+                    f"{want}: predictions must follow video.scored_indices in order"
+                )
+            frame = record.frames[index]
+            gt = next(gts)
+            prediction = np.asarray(prediction)
+            if prediction.shape != gt.shape or not np.issubdtype(prediction.dtype, np.integer):
+                raise OvbenchError(
+                    f"model {model_name!r}: prediction for {record.name}/{frame.name} is "
+                    f"{prediction.dtype} {prediction.shape}; expected integers of shape {gt.shape}"
+                )
+            indices = _as_uint8(prediction)
+            class_ids = vocabulary_lut.take(indices)
+            evaluator.process(gt, class_ids)
+            if save_predictions is not None:
+                target = Path(save_predictions) / record.name / f"{frame.name}.png"
+                pending.append(writer.submit(save_png, target, class_ids))
+            if entry is not None:
+                entry.add(frame.name, indices.copy() if indices is prediction else indices)
+            progress.frame()
+        missing = next(expected, None)
+        if missing is not None:
+            raise OvbenchError(f"model {model_name!r} gave no prediction for frame {missing} of video {record.name}")
+        tally = evaluator.end_video()
+        for future in pending:  # a saved video's PNGs exist before its partial result does
+            future.result()
+        if cached is None:
+            info = _model_info(model_name, model)
+        if entry is not None:
+            entry.commit(info)
+            entry = None
+        return tally, info
+    finally:
+        if entry is not None:
+            entry.discard()
+        if video is not None:
+            video.close()
 
 
 def _prediction_reader(dataset: Dataset, predictions: Path) -> Callable[[VideoRecord, int], tuple]:

@@ -223,10 +223,10 @@ def test_short_training_on_camvid_learns(tmp_path):
     train_set = open_dataset("camvid", REAL_CAMVID, "train")
     val = open_dataset("camvid", REAL_CAMVID, "val")
     model = OV2VSS(pretrained="none", backbone="ViT-S-16", input_size=96, templates="single", train_cache=2000)
-    before = run_model(model, "ov2vss", val, split, protocol, max_frames=12, show_progress=False)["metrics"]
-    config = TrainConfig(steps=60, batch_size=8, lr=1e-3, warmup=5, crop_scale=1.0, checkpoint_every=60)
+    before = run_model(model, "ov2vss", val, split, protocol, max_frames=8, show_progress=False)["metrics"]
+    config = TrainConfig(steps=60, batch_size=4, lr=1e-3, warmup=5, crop_scale=1.0, checkpoint_every=60)
     history = train(model, "ov2vss", train_set, split, tmp_path / "run", config, show_progress=False)
-    after = run_model(model, "ov2vss", val, split, protocol, max_frames=12, show_progress=False)["metrics"]
+    after = run_model(model, "ov2vss", val, split, protocol, max_frames=8, show_progress=False)["metrics"]
     first, last = np.mean([h["loss"] for h in history[:10]]), np.mean([h["loss"] for h in history[-10:]])
-    assert last < 0.8 * first
-    assert after["miou_seen"] > before["miou_seen"] + 5
+    assert last < 0.8 * first, (first, last)
+    assert after["miou_seen"] > before["miou_seen"] + 5, (before["miou_seen"], after["miou_seen"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import abc
 import hashlib
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -173,17 +173,22 @@ def fingerprint(videos: Sequence[VideoRecord]) -> str:
 class Video(Sequence):
     """Random access to a video's decoded RGB frames, as given to models.
 
-    ``video[i]`` decodes frame ``i`` (H×W×3 uint8); a few recent frames are cached so a
-    temporal model that revisits its references does not decode them again.
+    ``video[i]`` decodes frame ``i`` (H×W×3 uint8, read-only); a few recent frames are cached so a
+    temporal model that revisits its references does not decode them again. ``prefetched(i)``, when
+    given, is asked first: it returns frame ``i`` if a background reader already decoded it (see
+    :mod:`ovbench.frame_reader`), else None.
     """
 
-    def __init__(self, record: VideoRecord, cache_size: int = 32):
+    def __init__(
+        self, record: VideoRecord, cache_size: int = 32, *, prefetched: Callable[[int], np.ndarray | None] | None = None
+    ):
         self.record = record
         self.name = record.name
         self.frame_names = tuple(f.name for f in record.frames)
         self.scored_indices = record.scored_indices
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+        self._prefetched = prefetched
 
     def __len__(self) -> int:
         return len(self.record.frames)
@@ -198,13 +203,25 @@ class Video(Sequence):
         if i in self._cache:
             self._cache.move_to_end(i)
             return self._cache[i]
-        frame = read_rgb(self.record.frames[i].image)
-        frame.flags.writeable = False
+        frame = self._prefetched(i) if self._prefetched is not None else None
+        if frame is None:
+            frame = _decode(self.record.frames[i].image)
         self._cache[i] = frame
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return frame
 
+    def close(self) -> None:
+        """Drops the cached frames."""
+        self._cache.clear()
+        self._prefetched = None
+
     def frame_size(self, i: int) -> tuple[int, int]:
         """(height, width) of frame ``i`` without decoding it."""
         return image_size(self.record.frames[i].image)
+
+
+def _decode(path: Path) -> np.ndarray:
+    frame = read_rgb(path)
+    frame.flags.writeable = False
+    return frame

@@ -41,6 +41,20 @@ class ConfusionMatrix:
         self._counts += other._counts
 
     @property
+    def pair_counts(self) -> np.ndarray:
+        """Read-only view of the raw counts: entry ``gt << 8 | pred`` over all 256×256 byte pairs."""
+        view = self._counts.view()
+        view.flags.writeable = False
+        return view
+
+    def add_pair_counts(self, counts: np.ndarray) -> None:
+        """Adds raw counts as returned by :attr:`pair_counts` (from another process or a saved video)."""
+        counts = np.asarray(counts)
+        if counts.shape != self._counts.shape or not np.issubdtype(counts.dtype, np.integer):
+            raise ValueError(f"expected {self._counts.shape[0]} integer pair counts, got {counts.dtype} {counts.shape}")
+        self._counts += counts
+
+    @property
     def matrix(self) -> np.ndarray:
         """C×C counts, rows = GT, columns = prediction."""
         c = self.num_classes

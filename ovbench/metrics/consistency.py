@@ -8,20 +8,29 @@ VC = |G∩P| / |G|; windows with |G| = 0 are dropped; mVC_n is the mean over all
 "Identical over frames i..i+n−1" equals "no change between consecutive frames after i", so we
 keep, per pixel, the index of the frame where its current GT run (and prediction run) began:
 the pixel is constant over the window iff its run began at or before i. Each frame is seen once.
+
+The window values are summed *exactly*: each VC value is a float, and floats are dyadic rationals, so
+their sum is kept as a :class:`~fractions.Fraction` and rounded once, in :meth:`compute`. The result
+is therefore the correctly rounded mean of the window values, independent of the order in which
+videos are added, of how they are split across processes and of resumed runs: merged or resumed
+accumulators give bit-identical numbers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
 
 import numpy as np
+
+ZERO = Fraction(0)
 
 
 class VideoConsistency:
     """Streaming accumulator: ``begin_video``, ``update`` per scored frame in order, ``end_video``.
 
-    State kept as sums (sum of window VC values and window count per n), so results from
-    several processes or resumed runs combine by addition.
+    State kept as sums (exact sum of window VC values and window count per n), so results from
+    several processes or resumed runs combine by addition, exactly.
     """
 
     def __init__(self, window_sizes: Sequence[int] = (8, 16)):
@@ -31,9 +40,14 @@ class VideoConsistency:
         self.reset()
 
     def reset(self) -> None:
-        self.vc_sum = {n: 0.0 for n in self.window_sizes}
+        self.exact_sum: dict[int, Fraction] = {n: ZERO for n in self.window_sizes}
         self.windows = {n: 0 for n in self.window_sizes}
         self._video_open = False
+
+    @property
+    def vc_sum(self) -> dict[int, float]:
+        """Sum of the window VC values per n (rounded to a float; :attr:`exact_sum` is exact)."""
+        return {n: float(s) for n, s in self.exact_sum.items()}
 
     def begin_video(self) -> None:
         if self._video_open:
@@ -66,8 +80,8 @@ class VideoConsistency:
                 self._pending[n].append((both, int(np.count_nonzero(stable_gt))))
         self._frame += 1
 
-    def end_video(self) -> dict[int, tuple[float, int]]:
-        """Closes the video; returns its (VC sum, window count) per n."""
+    def end_video(self) -> dict[int, tuple[Fraction, int]]:
+        """Closes the video; returns its (exact VC sum, window count) per n."""
         if not self._video_open:
             raise RuntimeError("end_video() without begin_video()")
         self._video_open = False
@@ -75,18 +89,24 @@ class VideoConsistency:
         for n, windows in self._pending.items():
             windows = windows[:-1]  # windows i = 0 … N−n−1: the one ending on the last frame is not scored
             ratios = [both / stable for both, stable in windows if stable > 0]
-            total = float(sum(ratios))
-            self.vc_sum[n] += total
-            self.windows[n] += len(ratios)
-            per_video[n] = (total, len(ratios))
+            per_video[n] = (sum(map(Fraction, ratios), ZERO), len(ratios))
         self._gt_prev = self._pred_prev = self._gt_run = self._pred_run = None
+        self.add(per_video)
         return per_video
 
+    def add(self, sums: Mapping[int, tuple[Fraction, int]]) -> None:
+        """Adds finished videos' (exact VC sum, window count) per n, as returned by :meth:`end_video`."""
+        if set(sums) != set(self.window_sizes):
+            raise ValueError(f"window sizes {sorted(sums)} do not match {list(self.window_sizes)}")
+        for n, (total, count) in sums.items():
+            self.exact_sum[n] += Fraction(total)
+            self.windows[n] += int(count)
+
     def merge(self, other: VideoConsistency) -> None:
-        for n in self.window_sizes:
-            self.vc_sum[n] += other.vc_sum[n]
-            self.windows[n] += other.windows[n]
+        self.add({n: (other.exact_sum[n], other.windows[n]) for n in other.window_sizes})
 
     def compute(self) -> dict[int, float | None]:
-        """mVC_n as a fraction, or None where no window was scored."""
-        return {n: (self.vc_sum[n] / self.windows[n] if self.windows[n] else None) for n in self.window_sizes}
+        """mVC_n as a fraction (the correctly rounded mean), or None where no window was scored."""
+        return {
+            n: (float(self.exact_sum[n] / self.windows[n]) if self.windows[n] else None) for n in self.window_sizes
+        }

@@ -1,0 +1,233 @@
+"""Per-video partial results, so an interrupted ``ovbench run`` resumes where it stopped.
+
+While a run writes ``--out R.json`` it keeps ``R.json.partial/``:
+
+* ``run.json``: the run's identity (model name, every score-relevant option, weights, device type,
+  dataset, subset, split name and hash, protocol, VC window sizes, ovbench version) and its key, a
+  hash of that identity;
+* ``video-<name>.json``: one file per finished video, written atomically (temporary file, fsync,
+  rename) right after the video's last frame is scored. It holds the run key, the video's
+  fingerprint (its name and every frame name, scored or not), the video's :class:`Tally` (nonzero
+  pixel-pair counts, exact VC window sums and counts, frame count), the model's description after
+  the video, and a SHA-256 checksum of all of that.
+
+Killing the run at any moment therefore loses at most the videos in progress. ``--resume`` checks
+every file: a corrupt or truncated one (bad JSON, wrong checksum, malformed tally) is redone with one
+warning; one from another configuration or of a changed video is redone with a note; a folder whose
+``run.json`` names another configuration is refused with the differences listed. Without
+``--resume`` a folder holding finished videos is refused (``--overwrite`` discards it; one holding
+none is simply reused). The folder is removed once the result file is written, unless
+``--keep-partials``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ovbench
+from ovbench.atomic import atomic_path
+from ovbench.cache import cache_key
+from ovbench.datasets import VideoRecord
+from ovbench.errors import OvbenchError
+from ovbench.evaluator import Tally
+
+FORMAT = "ovbench-partial/1"
+RUN_FILE = "run.json"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,150}")
+
+
+def partial_dir(out: Path) -> Path:
+    """Where the partial results of ``--out R.json`` live: ``R.json.partial/`` beside it."""
+    out = Path(out)
+    return out.with_name(out.name + ".partial")
+
+
+def run_identity(model_name: str, model_info: Mapping, device: str, dataset, split, protocol, window_sizes) -> dict:
+    """Everything that must be equal for two runs' per-video results to be interchangeable."""
+    return {
+        "format": FORMAT,
+        "ovbench": ovbench.__version__,
+        "model": model_name,
+        "options": dict(model_info["options"]),
+        "weights": model_info["weights"],
+        "device": device.split(":")[0],
+        "dataset": dataset.name,
+        "subset": dataset.subset,
+        "split": split.name,
+        "split_hash": split.hash,
+        "protocol": protocol.name,
+        "window_sizes": list(window_sizes),
+    }
+
+
+def video_fingerprint(record: VideoRecord) -> str:
+    """A hash of a video's name and frame list (every frame, scored or not: temporal models read them)."""
+    h = hashlib.sha256(record.name.encode())
+    for frame in record.frames:
+        h.update(f"\n{frame.name}:{int(frame.scored)}".encode())
+    return h.hexdigest()[:16]
+
+
+def _checksum(payload: Mapping) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples become lists), so identities compare equal."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+@dataclass
+class Saved:
+    """A finished video read back from its partial file."""
+
+    tally: Tally
+    model: dict
+
+
+@dataclass
+class PartialStore:
+    """The partial-results folder of one run, as seen by one rank.
+
+    Create it with the folder and the user's choices; :meth:`open` validates the folder against the
+    run's identity (on every rank: with several machines each may have its own folder), then
+    :meth:`load` / :meth:`save` read and write one video each; :meth:`remove` ends it.
+    """
+
+    root: Path
+    resume: bool = False
+    overwrite: bool = False
+    identity: dict = field(default_factory=dict)
+    key: str = ""
+    notes: list[str] = field(default_factory=list)  # said once, by rank 0
+    problems: list[str] = field(default_factory=list)  # corrupt files, redone
+    stale: list[str] = field(default_factory=list)  # files of another configuration or video, redone
+
+    def open(self, identity: dict, *, tidy: bool) -> None:
+        """Applies the folder policy; ``tidy`` (one rank per machine) may delete files."""
+        self.identity = _canonical(identity)
+        self.key = cache_key(**self.identity)
+        root = self.root
+        if root.exists() and not root.is_dir():
+            raise OvbenchError(f"{root} exists and is not a folder; remove it (partial results of --out go there)")
+        if root.is_dir() and not self.resume:
+            done = len(list(root.glob("video-*.json")))
+            if done and not self.overwrite:
+                raise OvbenchError(
+                    f"{root} holds partial results of an unfinished run ({done} video(s) done); pass --resume to "
+                    "continue it, or --overwrite to discard them and start over"
+                )
+            if tidy:
+                shutil.rmtree(root, ignore_errors=True)
+                if root.exists():
+                    raise OvbenchError(f"{root}: could not remove the old partial results; remove the folder by hand")
+        if self.resume and root.is_dir():
+            self._check_run_file()
+            if tidy:  # temporary files of writes that a kill cut short
+                for stray in root.glob(".*.part"):
+                    stray.unlink(missing_ok=True)
+        elif self.resume:
+            self.notes.append(f"--resume: no partial results at {root}; starting from the first video")
+        if tidy:
+            self._write_run_file()
+
+    def _check_run_file(self) -> None:
+        path = self.root / RUN_FILE
+        try:
+            saved = json.loads(path.read_text())
+            saved_identity = saved["identity"]
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError):
+            self.notes.append(f"{path} was unreadable and is rewritten; each video's own file is still checked")
+            return
+        if saved.get("key") == self.key:
+            return
+        if not isinstance(saved_identity, dict):
+            return
+        differences = [
+            f"{name} {saved_identity.get(name)!r} there, {self.identity.get(name)!r} now"
+            for name in sorted(set(saved_identity) | set(self.identity))
+            if saved_identity.get(name) != self.identity.get(name)
+        ]
+        shown = "; ".join(differences[:4]) + ("; …" if len(differences) > 4 else "")
+        raise OvbenchError(
+            f"{self.root} holds partial results of a different run ({shown or 'another configuration'}); rerun "
+            "with the same options to resume it, or pass --overwrite without --resume to discard it"
+        )
+
+    def _write_run_file(self) -> None:
+        text = json.dumps({"format": FORMAT, "key": self.key, "identity": self.identity}, indent=1, sort_keys=True)
+        path = self.root / RUN_FILE
+        try:
+            if path.is_file() and path.read_text() == text + "\n":
+                return
+            with atomic_path(path, fsync=True) as tmp:
+                tmp.write_text(text + "\n")
+        except OSError as exc:
+            raise OvbenchError(f"{self.root}: cannot write partial results there ({exc.strerror or exc})") from None
+
+    def path(self, record: VideoRecord) -> Path:
+        name = record.name
+        if not _SAFE_NAME.fullmatch(name):
+            name = hashlib.sha256(name.encode()).hexdigest()[:24]
+        return self.root / f"video-{name}.json"
+
+    def load(self, record: VideoRecord, window_sizes) -> Saved | None:
+        """The video's saved result if ``--resume`` and its file is valid for this run; else None."""
+        if not self.resume:
+            return None
+        path = self.path(record)
+        try:
+            data = json.loads(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            self.problems.append(f"{path.name} ({type(exc).__name__})")
+            return None
+        body = {k: v for k, v in data.items() if k != "checksum"} if isinstance(data, dict) else None
+        if body is None or data.get("checksum") != _checksum(body):
+            self.problems.append(f"{path.name} (checksum mismatch)")
+            return None
+        if data.get("format") != FORMAT or data.get("run") != self.key:
+            self.stale.append(f"{path.name} (another configuration)")
+            return None
+        if data.get("video") != record.name or data.get("fingerprint") != video_fingerprint(record):
+            self.stale.append(f"{path.name} (the video's frame list changed)")
+            return None
+        try:
+            tally = Tally.from_json(data["tally"], window_sizes)
+            model = data["model"]
+            if tally.videos != 1 or tally.frames != len(record.scored_indices) or not isinstance(model, dict):
+                raise ValueError("not one whole video")
+        except (KeyError, ValueError) as exc:
+            self.problems.append(f"{path.name} ({exc})")
+            return None
+        return Saved(tally, model)
+
+    def save(self, record: VideoRecord, tally: Tally, model: Mapping) -> None:
+        """Writes one finished video's file atomically (it appears whole or not at all)."""
+        payload = {
+            "format": FORMAT,
+            "run": self.key,
+            "video": record.name,
+            "fingerprint": video_fingerprint(record),
+            "tally": tally.to_json(),
+            "model": _canonical(model),
+        }
+        payload["checksum"] = _checksum(payload)
+        try:
+            with atomic_path(self.path(record), fsync=True) as tmp:
+                tmp.write_text(json.dumps(payload, sort_keys=True, separators=(",", ":")) + "\n")
+        except OSError as exc:
+            raise OvbenchError(f"{self.root}: cannot write partial results there ({exc.strerror or exc})") from None
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
