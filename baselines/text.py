@@ -69,11 +69,11 @@ class TextEmbedder:
     def _cached_name(self, name: str, per_template: bool = False) -> torch.Tensor:
         key = cache_key(name=name, per_template=per_template, **self._identity)
         path = cache_dir("text") / f"{key}.safetensors"
-        if path.is_file():
-            try:
+        try:
+            if path.is_file():
                 return load_file(path, device=str(self.device))["embedding"]
-            except Exception:  # a damaged entry is recomputed, never trusted
-                pass
+        except Exception:  # a damaged or unreadable entry is recomputed, never trusted
+            pass
         embedding = self._embed_name(name, per_template)
         try:
             with atomic_path(path) as tmp:
