@@ -61,8 +61,10 @@ def main() -> int:
     for name, switches in GRID.items():
         model = ov2vss(device=args.device, dataset=args.dataset, **options, **switches)
         train(model, "ov2vss", train_set, split, args.out / name, config, resume=True, show_progress=True)
+        # evaluate the saved checkpoint, so each result names the weights file it scored (by hash)
+        trained = ov2vss(device=args.device, dataset=args.dataset, checkpoint=str(args.out / name))
         for protocol in ("gzsl", "zsl"):
-            result = run_model(model, "ov2vss", val, split, get_protocol(protocol), max_frames=args.max_frames)
+            result = run_model(trained, "ov2vss", val, split, get_protocol(protocol), max_frames=args.max_frames)
             path = write_result(args.out / "results" / f"ov2vss-{name}-{protocol}.json", result)
             m = result["metrics"]
             print(f"{name:<12} {protocol}: mIoU {m['miou']:.2f} hIoU {m['hiou'] or 0:.2f} mVC8 {m['mvc8'] or 0:.2f} -> {path}")
