@@ -94,3 +94,12 @@ def load_clip(backbone: str, pretrained: str, quick_gelu: bool, seed: int, devic
     if not hasattr(model, "visual") or not hasattr(model.visual, "transformer"):
         raise OvbenchError(f"--backbone {backbone}: only ViT image towers are supported by these baselines")
     return model, open_clip.get_tokenizer(backbone), identifier
+
+
+def autocast_dtype(setting: str, device: str) -> torch.dtype | None:
+    """The ``--dtype`` option: None for fp32 (and for ``auto`` on CPU), else the CUDA autocast type."""
+    if setting == "fp32" or (setting == "auto" and not device.startswith("cuda")):
+        return None
+    if not device.startswith("cuda"):
+        raise OvbenchError(f"--dtype {setting}: half precision is only used on CUDA; use --dtype fp32 on CPU")
+    return torch.bfloat16 if setting == "bf16" else torch.float16

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from baselines.backbone import load_clip, resolve_quick_gelu
+from baselines.backbone import autocast_dtype, load_clip, resolve_quick_gelu
 from baselines.last_block import DenseCLIP
 from baselines.pamr import pamr
 from baselines.sliding import sliding_logits
@@ -67,19 +67,11 @@ class TrainingFreeCLIP(VideoModel):
         self.dense = DenseCLIP(clip.visual, self.method)
         identity = {"backbone": cfg["backbone"], "weights": self._weights, "quick_gelu": self.quick_gelu}
         self.text = TextEmbedder(clip, tokenizer, cfg["templates"], device, identity)
-        self.amp_dtype = self._amp_dtype(cfg["dtype"], device)
+        self.amp_dtype = autocast_dtype(cfg["dtype"], device)
         self._mean = torch.tensor(MEAN, device=device).view(3, 1, 1)
         self._std = torch.tensor(STD, device=device).view(3, 1, 1)
         self.prompts: list[list[str]] = []
         self.timing = {"backbone_s": 0.0, "total_s": 0.0}
-
-    @staticmethod
-    def _amp_dtype(setting: str, device: str) -> torch.dtype | None:
-        if setting == "fp32" or (setting == "auto" and not device.startswith("cuda")):
-            return None
-        if not device.startswith("cuda"):
-            raise OvbenchError(f"--dtype {setting}: half precision is only used on CUDA; use --dtype fp32 on CPU")
-        return torch.bfloat16 if setting == "bf16" else torch.float16
 
     @property
     def weights(self) -> str:

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
-from baselines.backbone import file_digest, load_clip, resolve_quick_gelu
+from baselines.backbone import autocast_dtype, file_digest, load_clip, resolve_quick_gelu
 from baselines.models import MEAN, STD
 from baselines.text import TEMPLATE_NAMES, TextEmbedder
 from ov2vss.clip_features import FrozenCLIPFeatures
@@ -86,7 +86,7 @@ class OV2VSS(TrainableVideoModel):
             raise OvbenchError(f"--appearance-layers: {exc}") from None
         identity = {"backbone": cfg["backbone"], "weights": clip_weights, "quick_gelu": self.quick_gelu}
         self.text = TextEmbedder(clip, tokenizer, cfg["templates"], device, identity)
-        self.amp_dtype = self._amp_dtype(cfg["dtype"], device)
+        self.amp_dtype = autocast_dtype(cfg["dtype"], device)
         network_config = OV2VSSConfig(
             clip_dim=clip.visual.output_dim, clip_width=clip.visual.transformer.width,
             num_references=len(self.offsets), stf=cfg["stf"], rfe=cfg["rfe"], vte=cfg["vte"],
@@ -120,14 +120,6 @@ class OV2VSS(TrainableVideoModel):
                 "or one of its checkpoints/step-* folders"
             )
         return folder
-
-    @staticmethod
-    def _amp_dtype(setting: str, device: str) -> torch.dtype | None:
-        if setting == "fp32" or (setting == "auto" and not device.startswith("cuda")):
-            return None
-        if not device.startswith("cuda"):
-            raise OvbenchError(f"--dtype {setting}: half precision is only used on CUDA; use --dtype fp32 on CPU")
-        return torch.bfloat16 if setting == "bf16" else torch.float16
 
     @property
     def weights(self) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 from fixtures import (
     H,
