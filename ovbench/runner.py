@@ -57,11 +57,6 @@ def check_split(dataset: Dataset, split: Split) -> None:
         )
 
 
-def to_class_ids(prediction: np.ndarray, vocabulary_lut: np.ndarray) -> np.ndarray:
-    """Vocabulary indices -> evaluation class ids; anything outside the vocabulary -> 255."""
-    return vocabulary_lut.take(_as_uint8(prediction))
-
-
 def save_png(path: Path, array: np.ndarray) -> None:
     """Writes a label PNG via a temporary name, so no half-written prediction is left behind."""
     with atomic_path(path) as tmp:
