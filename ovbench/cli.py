@@ -267,14 +267,14 @@ def list_() -> None:
 @list_.command("models")
 def list_models():
     """Registered models and their options; a plugin that fails to load is shown, not fatal."""
-    from ovbench.registry import available_models
+    from ovbench.registry import MODELS
 
-    specs = available_models()
+    specs = MODELS.specs()
     if not specs:
         click.echo("no models installed (pip install a model package, see README)")
     for name, spec in specs.items():
         try:
-            model_cls = spec.load()
+            model_cls = MODELS.load(spec)
         except OvbenchError as exc:
             click.echo(f"{name}  [broken] {exc}")
             continue
