@@ -30,17 +30,17 @@ def common_options(logit_scale: float) -> tuple[Option, ...]:
         Option("quick_gelu", "auto", "QuickGELU activations (OpenAI weights need them).", choices=("auto", "on", "off")),
         Option("seed", 0, "Seed of the random initialisation (with --pretrained none)."),
         Option("short_side", 336, "Resize frames so the short side is this (long side at most 2048).",
-               dataset_defaults={"cityscapes": 560}),  # fmt: skip
-        Option("crop", 224, "Sliding-window crop size."),
-        Option("stride", 112, "Sliding-window stride."),
+               dataset_defaults={"cityscapes": 560}, minimum=1),  # fmt: skip
+        Option("crop", 224, "Sliding-window crop size.", minimum=1),
+        Option("stride", 112, "Sliding-window stride (at most --crop, so every pixel is covered).", minimum=1),
         Option("templates", "imagenet80", "Prompt template set.", choices=TEMPLATE_NAMES),
-        Option("logit_scale", logit_scale, "Temperature of the softmax over class queries."),
+        Option("logit_scale", logit_scale, "Temperature of the softmax over class queries.", above=0),
         Option("pamr", False, "Refine logits with PAMR (pixel-adaptive mask refinement)."),
-        Option("pamr_steps", 10, "PAMR iterations."),
+        Option("pamr_steps", 10, "PAMR iterations.", minimum=1),
         Option("pamr_dilations", "8,16", "PAMR dilations, comma-separated."),
         Option("dtype", "auto", "Compute precision: auto = fp32 on CPU, fp16 autocast on CUDA.",
                choices=("auto", "fp32", "fp16", "bf16")),  # fmt: skip
-        Option("batch_size", 16, "Crops of a frame per forward pass.", affects_score=False),
+        Option("batch_size", 16, "Crops of a frame per forward pass.", affects_score=False, minimum=1),
     )
 
 
@@ -53,13 +53,18 @@ class TrainingFreeCLIP(VideoModel):
     def __init__(self, device: str = "cpu", dataset: str | None = None, **options):
         super().__init__(device=device, dataset=dataset, **options)
         cfg = self.config
-        for name in ("short_side", "crop", "stride", "batch_size"):
-            if cfg[name] < 1:
-                raise OvbenchError(f"--{name.replace('_', '-')} must be at least 1, got {cfg[name]}")
+        if cfg["stride"] > cfg["crop"]:
+            # Windows would leave pixels that no window covers (MMSeg's slide_inference asserts this too).
+            raise OvbenchError(
+                f"--stride {cfg['stride']} is larger than --crop {cfg['crop']}: pixels between windows would have "
+                "no prediction; use a stride of at most the crop size"
+            )
         try:
             self.dilations = tuple(int(d) for d in str(cfg["pamr_dilations"]).split(","))
         except ValueError:
-            raise OvbenchError(f"--pamr-dilations {cfg['pamr_dilations']!r}: expected integers like 8,16") from None
+            self.dilations = ()
+        if not self.dilations or min(self.dilations) < 1:
+            raise OvbenchError(f"--pamr-dilations {cfg['pamr_dilations']!r}: expected positive integers like 8,16")
         self.quick_gelu = resolve_quick_gelu(cfg["backbone"], cfg["pretrained"], cfg["quick_gelu"])
         clip, tokenizer, self._weights = load_clip(
             cfg["backbone"], cfg["pretrained"], self.quick_gelu, cfg["seed"], device
@@ -165,7 +170,7 @@ class NACLIP(TrainingFreeCLIP):
     """NACLIP (Hajimiri et al., WACV 2025): k-k attention with a Gaussian neighbourhood prior."""
 
     method = "naclip"
-    options = common_options(40.0) + (Option("gaussian_std", 5.0, "σ of the neighbourhood prior, in patches."),)
+    options = common_options(40.0) + (Option("gaussian_std", 5.0, "σ of the neighbourhood prior, in patches.", above=0),)
 
     def __init__(self, device: str = "cpu", dataset: str | None = None, **options):
         super().__init__(device=device, dataset=dataset, **options)

@@ -12,6 +12,8 @@ def window_grid(height: int, width: int, crop: int, stride: int) -> list[tuple[i
     """(y1, y2, x1, x2) windows: ⌈(H−C)/s⌉+1 per axis, the last one aligned to the border."""
     if crop < 1 or stride < 1:
         raise ValueError("crop and stride must be positive")
+    if stride > crop:
+        raise ValueError(f"stride {stride} > crop {crop} leaves pixels that no window covers")
     rows = max(height - crop + stride - 1, 0) // stride + 1
     cols = max(width - crop + stride - 1, 0) // stride + 1
     windows = []

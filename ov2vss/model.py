@@ -45,20 +45,22 @@ class OV2VSS(TrainableVideoModel):
         Option("pretrained", "openai", "open_clip tag, local checkpoint path, or 'none' (random)."),
         Option("quick_gelu", "auto", "QuickGELU activations (OpenAI weights need them).", choices=("auto", "on", "off")),
         Option("seed", 0, "Seed of random initialisation (CLIP with --pretrained none, and the head)."),
-        Option("input_size", 384, "Frames are resized to this square for CLIP (OV2VSS: 384 -> 24x24 patches)."),
+        Option("input_size", 384, "Frames are resized to this square for CLIP (OV2VSS: 384 -> 24x24 patches).", minimum=1),
         Option("appearance_layers", "3,6,9", "ViT blocks (1-based) whose tokens form the appearance features."),
         Option("templates", "imagenet80", "Prompt templates, one cost-volume channel each.", choices=TEMPLATE_NAMES),
         Option("stf", True, "Spatial-Temporal Fusion over the reference frames."),
         Option("rfe", True, "Random Frame Enhancement with an extra (test: farthest) frame."),
         Option("vte", True, "Video Text Encoding of the prompt embeddings."),
         Option("offsets", "-9,-6,-3", "Reference frame offsets from the target."),
-        Option("feature_dim", 128, "Width of appearance and fusion features."),
-        Option("cost_dim", 64, "Aggregated cost channels per class."),
+        Option("feature_dim", 128, "Width of appearance and fusion features.", minimum=1),
+        Option("cost_dim", 64, "Aggregated cost channels per class.", minimum=1),
         Option("checkpoint", "", "Trained weights: an `ovbench train` output folder or one of its checkpoints."),
         Option("dtype", "auto", "auto = fp32 on CPU, fp16 autocast on CUDA.", choices=("auto", "fp32", "fp16", "bf16")),
-        Option("frame_cache", 16, "Frozen CLIP features of this many recent frames kept per video.", affects_score=False),
+        Option("frame_cache", 16, "Frozen CLIP features of this many recent frames kept per video (0 = 1).",
+               affects_score=False, minimum=0),  # fmt: skip
         Option("train_cache", 0, "Training: frozen CLIP features of this many (frame, crop, flip) views kept "
-               "in memory; pays off with --crop-scale 1, where each frame has two views.", affects_score=False),
+               "in memory; pays off with --crop-scale 1, where each frame has two views.", affects_score=False,
+               minimum=0),  # fmt: skip
     )
 
     def __init__(self, device: str = "cpu", dataset: str | None = None, **options):

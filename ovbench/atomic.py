@@ -1,9 +1,16 @@
-"""Files appear whole or not at all: write to a temporary name in the same folder, then rename."""
+"""Files appear whole or not at all: write to a temporary name in the same folder, then rename.
+
+Temporary names carry the writer's host and process id (``.NAME.HOST-PID.XXXX.part``), so the next
+writer of ``NAME`` can tell a file left by a killed process from one a live writer is still filling,
+and sweeps the former.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,31 +24,77 @@ def _read_umask() -> int:
 
 # Read once at import: os.umask can only be read by setting it, which would race with writer threads.
 _UMASK = _read_umask()
+_MODE = 0o666 & ~_UMASK  # every file ovbench writes: results, checkpoints, figures alike
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, *, fsync: bool = False) -> Iterator[Path]:
-    """Yields a temporary path next to ``path``; on success it replaces ``path`` in one rename.
+def atomic_path(path: str | os.PathLike, *, fsync: bool = False, replace: bool = True) -> Iterator[Path]:
+    """Yields a temporary path next to ``path``; on success it becomes ``path`` in one step.
 
-    On any exception (Ctrl-C included) the temporary file is removed and ``path`` is untouched.
+    ``replace=False`` publishes only if ``path`` does not exist at that moment (a hard link, which
+    fails atomically), raising :class:`FileExistsError` otherwise: the existence check and the write
+    are one step, so of two writers racing for a new name exactly one wins. On any exception
+    (Ctrl-C included) the temporary file is removed and ``path`` is untouched.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    _sweep_stale(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_HOST}-{os.getpid()}.", suffix=".part")
     os.close(fd)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would make results private to their writer
     try:
         yield Path(tmp)
+        os.chmod(tmp, _MODE)  # after writing: some writers (safetensors) recreate the file as 0600
         if fsync:
             with open(tmp, "rb") as f:
                 os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            _publish_new(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
-def write_text(path: str | os.PathLike, text: str) -> Path:
-    with atomic_path(path, fsync=True) as tmp:
+def _publish_new(tmp: str, path: Path) -> None:
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:  # a filesystem without hard links: reserve the name exclusively, then fill it
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, _MODE))
+        os.replace(tmp, path)
+
+
+def _sweep_stale(path: Path) -> None:
+    """Removes temporary files of ``path`` whose writer, a process on this host, no longer exists."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.{re.escape(_HOST)}-(\d+)\.[^.]+\.part")
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match is None or _alive(int(match[1])):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(path.parent / name)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # another thread of this process may be writing it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def write_text(path: str | os.PathLike, text: str, *, replace: bool = True) -> Path:
+    with atomic_path(path, fsync=True, replace=replace) as tmp:
         tmp.write_text(text)
     return Path(path)

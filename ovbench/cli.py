@@ -137,7 +137,7 @@ def run(ctx, model_name, dataset, data_root, subset, split_name, protocol, max_v
                 f"interrupted; no result was written and existing files are unchanged; finished videos are kept "
                 f"in {partials.root}: rerun with --resume to continue"
             ) from None
-        written = dist.agree(lambda: write_result(out, result) if dist.is_main else None)
+        written = dist.agree(lambda: write_result(out, result, overwrite=overwrite) if dist.is_main else None)
         if not keep_partials and dist.is_local_main:
             partials.remove()
         if dist.is_main:
@@ -176,7 +176,7 @@ def evaluate(dataset, data_root, subset, split_name, protocol, max_videos, max_f
         predictions, ds, split, proto, model_name=model_name, max_videos=max_videos, max_frames=max_frames,
         show_progress=not no_progress, workers=workers,
     )  # fmt: skip
-    _report(result, write_result(out, result))
+    _report(result, write_result(out, result, overwrite=overwrite))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

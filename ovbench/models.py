@@ -9,6 +9,7 @@ entry-point group (see README, "Writing a model plugin").
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -26,7 +27,9 @@ class Option:
     """A model option; ``affects_score=False`` marks speed-only knobs (batch size, workers).
 
     ``dataset_defaults`` overrides ``default`` per dataset name, so a model can carry each
-    dataset's standard protocol (e.g. a larger input size for Cityscapes) as data.
+    dataset's standard protocol (e.g. a larger input size for Cityscapes) as data. ``minimum``
+    (inclusive) and ``above`` (exclusive) bound a number, so a zero scale or a negative cache size
+    is refused instead of producing a silently wrong result; a float option is always finite.
     """
 
     name: str
@@ -36,6 +39,8 @@ class Option:
     affects_score: bool = True
     type: type | None = field(default=None)
     dataset_defaults: Mapping[str, Any] = field(default_factory=dict)
+    minimum: float | None = None
+    above: float | None = None
 
     def default_for(self, dataset: str | None) -> Any:
         return self.dataset_defaults.get(dataset, self.default) if dataset else self.default
@@ -58,6 +63,18 @@ class Option:
             raise OvbenchError(f"{self.flag}: {text!r} is not a valid {kind.__name__}") from None
         if self.choices is not None and value not in self.choices:
             raise OvbenchError(f"{self.flag}: {text!r} is not one of {', '.join(map(str, self.choices))}")
+        return self.check(value)
+
+    def check(self, value: Any) -> Any:
+        """``value`` if it is within this option's bounds, else one clear error naming the flag."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return value
+        if isinstance(value, float) and not math.isfinite(value):
+            raise OvbenchError(f"{self.flag}: {value} is not a finite number")
+        if self.minimum is not None and value < self.minimum:
+            raise OvbenchError(f"{self.flag} must be at least {self.minimum:g}, got {value}")
+        if self.above is not None and value <= self.above:
+            raise OvbenchError(f"{self.flag} must be greater than {self.above:g}, got {value}")
         return value
 
 
@@ -112,13 +129,13 @@ class VideoModel(abc.ABC):
 
 
 def resolve_options(declared: Sequence[Option], given: dict[str, Any], dataset: str | None = None) -> dict[str, Any]:
-    """Declared defaults (for ``dataset``) overridden by ``given``; an unknown name is an error."""
+    """Declared defaults (for ``dataset``) overridden by ``given``, each within its bounds; an unknown name is an error."""
     known = {o.name: o for o in declared}
     unknown = sorted(set(given) - set(known))
     if unknown:
         flags = ", ".join(o.flag for o in declared) or "none"
         raise OvbenchError(f"unknown model option(s) {', '.join(unknown)}; this model's options: {flags}")
-    return {name: given.get(name, option.default_for(dataset)) for name, option in known.items()}
+    return {name: option.check(given.get(name, option.default_for(dataset))) for name, option in known.items()}
 
 
 def parse_option_args(declared: Sequence[Option], args: Sequence[str]) -> dict[str, Any]:

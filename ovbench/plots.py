@@ -117,6 +117,8 @@ def save_figure(fig: Figure, out_dir: str | Path, stem: str, formats: Sequence[s
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
         raise OvbenchError(f"--formats {','.join(formats)}: choose from {', '.join(FORMATS)}")
+    if not stem or stem in (".", "..") or "/" in stem or "\\" in stem or stem.startswith("."):
+        raise OvbenchError(f"--name {stem!r}: a file name stem without folders or a leading dot, e.g. ablation-vspw")
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise OvbenchError(f"--out {out_dir}: exists and is not a folder")

@@ -61,6 +61,9 @@ def environment(device: str) -> dict[str, Any]:
 
         env["torch"] = torch.__version__
         env["cuda"] = torch.version.cuda
+        # Intra-op threads per process: floating-point reductions in a model can round differently
+        # with another count, so predictions are bit-identical only between runs with the same one.
+        env["threads"] = torch.get_num_threads()
         if device.startswith("cuda") and torch.cuda.is_available():
             env["gpu"] = torch.cuda.get_device_name(torch.device(device))
     return env
@@ -84,10 +87,20 @@ def validate(result: dict, source: str = "<result>") -> dict:
     return result
 
 
-def write_result(path: str | os.PathLike, result: dict) -> Path:
-    """Validates and writes ``result`` atomically; returns the path written."""
+def write_result(path: str | os.PathLike, result: dict, *, overwrite: bool = True) -> Path:
+    """Validates and writes ``result`` atomically; returns the path written.
+
+    ``overwrite=False`` refuses, in the same step as the write, a file that appeared meanwhile
+    (another run into the same ``--out``), so no finished result is ever replaced unasked.
+    """
     validate(result)
-    return write_text(path, json.dumps(result, indent=1) + "\n")
+    try:
+        return write_text(path, json.dumps(result, indent=1) + "\n", replace=overwrite)
+    except FileExistsError:
+        raise OvbenchError(
+            f"{path} was written by another run while this one ran and is left as it is; "
+            "pass --overwrite to replace it or choose another --out"
+        ) from None
 
 
 def read_result(path: str | os.PathLike) -> dict:

@@ -95,11 +95,14 @@ def parse_split(data, path: Path | str = "<split>") -> Split:
             raise bad(f"class {entry.get('name')!r} has id {entry['id']}, expected {position} (ids are 0..C-1 in order)")
         if not isinstance(entry["seen"], bool):
             raise bad(f"class {entry['name']!r}: seen must be true or false")
+        if not isinstance(entry["name"], str) or not entry["name"].strip():
+            raise bad(f"class #{position}: name must be a non-empty string, got {entry['name']!r}")
         prompts = entry.get("prompts", [entry["name"]])
         if isinstance(prompts, str):
             prompts = [prompts]
-        if not prompts or not all(isinstance(p, str) and p.strip() for p in prompts):
-            raise bad(f"class {entry['name']!r}: prompts must be a list of non-empty names")
+        # A mapping or a number would iterate into something that looks like names; only a list is one.
+        if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) and p.strip() for p in prompts):
+            raise bad(f"class {entry['name']!r}: prompts must be a list of non-empty names, got {prompts!r}")
         classes.append(ClassInfo(position, str(entry["name"]), tuple(prompts), entry["seen"]))
     if len(classes) > 255:
         raise bad("at most 255 classes (ids 0..254) are supported: 255 is the ignore value")

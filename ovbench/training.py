@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import json
+import math
 import pickle
 import time
 from collections.abc import Sequence
@@ -81,6 +82,9 @@ class TrainConfig:
     checkpoint_every: int = 500
 
     def check(self) -> None:
+        for name, value in asdict(self).items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise OvbenchError(f"--{name.replace('_', '-')} {value} is not a finite number")
         for name in ("steps", "batch_size", "accumulate", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise OvbenchError(f"--{name.replace('_', '-')} must be at least 1")
@@ -88,6 +92,8 @@ class TrainConfig:
             raise OvbenchError("--crop-scale must be in (0, 1]")
         if self.lr <= 0:
             raise OvbenchError("--lr must be positive")
+        if self.weight_decay < 0 or self.poly_power < 0 or self.warmup < 0:
+            raise OvbenchError("--weight-decay, --poly-power and --warmup must not be negative")
 
 
 def learning_rate_factor(step: int, config: TrainConfig) -> float:
@@ -145,6 +151,19 @@ def save_checkpoint(folder: Path, model: TrainableVideoModel, model_name: str, i
     with atomic_path(folder / TRAINER) as tmp:
         torch.save(trainer_state, tmp)
     write_text(folder / OPTIONS, json.dumps({"model": model_name, "options": model.config, **info}, indent=1) + "\n")
+
+
+def _check_finite_weights(module: torch.nn.Module, step: int, out: Path) -> None:
+    """Stops training at the first step that leaves a weight non-finite, before it can be saved."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    if not params or bool(torch.stack([p.detach().isfinite().all() for p in params]).all()):
+        return
+    raise OvbenchError(f"step {step + 1}: the weights became non-finite (inf or NaN); {_kept(out)}; lower --lr")
+
+
+def _kept(out: Path) -> str:
+    last = latest_checkpoint(out)
+    return f"the last good checkpoint, {last}, is kept" if last is not None else "no checkpoint was written"
 
 
 def latest_checkpoint(out: Path) -> Path | None:
@@ -207,11 +226,14 @@ def train(
                 with torch.autocast("cuda", enabled=device.type == "cuda"):
                     loss = model.training_loss(samples, vocabulary, sampler.rng) / config.accumulate
                 if not torch.isfinite(loss):
-                    raise OvbenchError(f"step {step}: the loss is {loss.item()}; lower --lr or check the data")
+                    raise OvbenchError(
+                        f"step {step + 1}: the loss is {loss.item()}; {_kept(out)}; lower --lr or check the data"
+                    )
                 scaler.scale(loss).backward()
                 total += loss.item()
             scaler.step(optimizer)
             scaler.update()
+            _check_finite_weights(module, step, out)
             history.append({"step": step + 1, "loss": total, "lr": base_lrs[0] * factor, "seconds": time.perf_counter() - tic})
             progress.step(total)
             if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:

@@ -131,7 +131,7 @@ class Dataset(abc.ABC):
         """The videos that list cleanly plus every listing problem, for ``ovbench check``."""
         self._problems = []
         try:
-            return self._list_videos(), self._problems
+            return self._checked(self._list_videos()), self._problems
         finally:
             self._problems = None
 
@@ -149,16 +149,49 @@ class Dataset(abc.ABC):
 
     def videos(self) -> list[VideoRecord]:
         if self._videos is None:
-            videos = self._list_videos()
+            videos = self._checked(self._list_videos())
             if not videos:
                 raise DataError(f"{self.root}: no {self.subset} videos found for {self.name}")
             self._videos = videos
         return self._videos
 
+    def _checked(self, videos: list[VideoRecord]) -> list[VideoRecord]:
+        """``videos`` without those that cannot be scored honestly: names that are not UTF-8 (they
+        cannot be recorded in result and progress files) or a frame listed twice (scored twice)."""
+        kept = []
+        for video in videos:
+            problems = []
+            for frame in video.frames:
+                for kind, name in (("video", video.name), ("frame", frame.name)):
+                    if not _is_utf8(name):
+                        shown = str(frame.image).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                        problems.append(f"{shown}: the {kind} name is not valid UTF-8; rename the file or folder")
+                        break
+            names = [f.name for f in video.frames]
+            for name in sorted({n for n in names if names.count(n) > 1}):
+                path = next(f.image for f in video.frames if f.name == name)
+                problems.append(
+                    f"{path}: frame {name} of video {video.name} is listed {names.count(name)} times; "
+                    "remove the duplicate lines from the subset's list file"
+                )
+            for message in dict.fromkeys(problems):
+                self._problem(message)
+            if not problems:
+                kept.append(video)
+        return kept
+
     def read_label(self, frame: FrameRecord) -> np.ndarray:
         if frame.label is None:
             raise DataError(f"{frame.image}: frame has no ground-truth mask")
         return self.encoding.decode(frame.label)
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes of a file name arrive as lone surrogates
+        return False
+    return True
 
 
 def fingerprint(videos: Sequence[VideoRecord]) -> str:

@@ -23,7 +23,7 @@ class ColourPrototypes(VideoModel):
     """Nearest name-derived colour per pixel (an interface example, not a real model)."""
 
     options = (
-        Option("downsample", 4, "Classify every Nth pixel per axis, then repeat (coarser, faster)."),
+        Option("downsample", 4, "Classify every Nth pixel per axis, then repeat (coarser, faster).", minimum=1),
         Option("smooth", False, "Average each frame with the previous frame before classifying."),
     )
 
