@@ -17,11 +17,12 @@ and column. Tokens then go through ln_post and the projection, as in every metho
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+from clip_toolkit.positions import interpolate_positions
 
 
 @dataclass(frozen=True)
@@ -45,19 +46,6 @@ def gaussian_prior(h: int, w: int, std: float, device=None, dtype=torch.float32)
     coords = torch.stack([ys.flatten(), xs.flatten()], dim=1).to(torch.float32)
     prior = torch.exp(-torch.cdist(coords, coords).square() / (2 * std**2))
     return F.pad(prior, (1, 0, 1, 0)).to(dtype)
-
-
-def interpolate_positions(pos: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """Positional embeddings for an h×w grid: bicubic on the patch part, CLS kept (SCLIP/NACLIP form)."""
-    g = math.isqrt(pos.shape[0] - 1)
-    if (h, w) == (g, g):
-        return pos
-    grid = pos[1:].reshape(1, g, g, -1).permute(0, 3, 1, 2)
-    grid = F.interpolate(
-        grid.float(), scale_factor=((h + 0.1) / g, (w + 0.1) / g), mode="bicubic",
-        align_corners=False, recompute_scale_factor=False,
-    )  # fmt: skip
-    return torch.cat([pos[:1], grid.permute(0, 2, 3, 1).reshape(h * w, -1).to(pos.dtype)])
 
 
 def last_block_forward(block, x: torch.Tensor, kind: LastBlock, prior: torch.Tensor | None = None) -> torch.Tensor:

@@ -9,17 +9,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from baselines.backbone import autocast_dtype, load_clip, resolve_quick_gelu
+from clip_toolkit import MEAN, STD
+from clip_toolkit.loading import autocast_dtype, load_clip, resolve_quick_gelu
 from baselines.last_block import DenseCLIP
 from baselines.pamr import pamr
 from baselines.sliding import sliding_logits
-from baselines.text import TEMPLATE_NAMES, TextEmbedder
+from clip_toolkit.text import TEMPLATE_NAMES, TextEmbedder
 from ovbench.errors import OvbenchError
 from ovbench.models import Option, VideoModel, VocabularyEntry
 
-# OpenAI CLIP pixel statistics (open_clip.OPENAI_DATASET_MEAN / _STD).
-MEAN = (0.48145466, 0.4578275, 0.40821073)
-STD = (0.26862954, 0.26130258, 0.27577711)
 MAX_LONG_SIDE = 2048  # MMSeg Resize(scale=(2048, S), keep_ratio=True)
 
 

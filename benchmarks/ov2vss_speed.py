@@ -40,7 +40,7 @@ def main() -> int:
     import torch
     from PIL import Image
 
-    from ov2vss.model import OV2VSS, CatSegFrame
+    from ov2vss_lite.model import OV2VSS, CatSegFrame
     from ovbench.models import VocabularyEntry
     from ovbench.splits import load_split
 

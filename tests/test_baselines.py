@@ -15,12 +15,12 @@ import torch
 from open_clip.model import CLIP
 from PIL import Image
 
-from baselines.backbone import load_clip
+from clip_toolkit.loading import load_clip
 from baselines.last_block import LAST_BLOCKS, DenseCLIP, gaussian_prior
 from baselines.models import MaskCLIP, NACLIP, SCLIP, ClearCLIP, VanillaCLIP
 from baselines.pamr import pamr
 from baselines.sliding import sliding_logits, window_grid
-from baselines.text import TextEmbedder, encode_text
+from clip_toolkit.text import TextEmbedder, encode_text
 from ovbench.errors import OvbenchError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from ov2vss.clips import farthest_index, random_extra_index, reference_indices
-from ov2vss.model import OV2VSS, CatSegFrame
-from ov2vss.network import VideoTextEncoding
+from ov2vss_lite.clips import farthest_index, random_extra_index, reference_indices
+from ov2vss_lite.model import OV2VSS, CatSegFrame
+from ov2vss_lite.network import VideoTextEncoding
 from ovbench.datasets import open_dataset
 from ovbench.errors import OvbenchError
 from ovbench.models import VocabularyEntry

@@ -18,7 +18,7 @@ from result_factory import make_result
 
 from baselines.models import NACLIP, SCLIP, ClearCLIP
 from baselines.sliding import window_grid
-from ov2vss.model import OV2VSS
+from ov2vss_lite.model import OV2VSS
 from ovbench import atomic, registry
 from ovbench.cli import cli
 from ovbench.datasets import open_dataset

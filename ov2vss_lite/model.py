@@ -13,12 +13,12 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
-from baselines.backbone import autocast_dtype, file_digest, load_clip, resolve_quick_gelu
-from baselines.models import MEAN, STD
-from baselines.text import TEMPLATE_NAMES, TextEmbedder
-from ov2vss.clip_features import FrozenCLIPFeatures
-from ov2vss.clips import farthest_index, random_extra_index, reference_indices
-from ov2vss.network import OV2VSSConfig, OV2VSSNetwork
+from clip_toolkit.loading import autocast_dtype, file_digest, load_clip, resolve_quick_gelu
+from clip_toolkit import MEAN, STD
+from clip_toolkit.text import TEMPLATE_NAMES, TextEmbedder
+from ov2vss_lite.clip_features import FrozenCLIPFeatures
+from ov2vss_lite.clips import farthest_index, random_extra_index, reference_indices
+from ov2vss_lite.network import OV2VSSConfig, OV2VSSNetwork
 from ovbench.errors import OvbenchError
 from ovbench.models import Option, VocabularyEntry
 from ovbench.training import OPTIONS, WEIGHTS, TrainableVideoModel, TrainingSample, latest_checkpoint

@@ -27,7 +27,7 @@ def file_digest(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def _quiet_root_logger():
+def quiet_root_logger():
     """open_clip logs expected situations (random init) as root warnings; keep the CLI clean."""
     root = logging.getLogger()
     level = root.level
@@ -81,7 +81,7 @@ def load_clip(backbone: str, pretrained: str, quick_gelu: bool, seed: int, devic
     value, identifier = weights_identifier(backbone, pretrained, seed)
     torch.manual_seed(seed)  # makes random initialisation reproducible
     try:
-        with _quiet_root_logger():
+        with quiet_root_logger():
             model = open_clip.create_model(backbone, pretrained=value, force_quick_gelu=quick_gelu, device=device)
     except (RuntimeError, OSError, ValueError) as exc:
         reason = str(exc).splitlines()[0][:300]

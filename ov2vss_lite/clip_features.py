@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.last_block import interpolate_positions
+from clip_toolkit.positions import interpolate_positions
 
 
 class FrozenCLIPFeatures(nn.Module):

@@ -1,0 +1,84 @@
+"""The release's frozen CLIP ViT-B/16: dense image tokens and the per-template class embeddings.
+
+The architecture is open_clip's ``ViT-B-16-quickgelu`` (the OpenAI layout, whose parameter names the
+checkpoint's ``decode_head.predictor.clip_model.*`` keys use); only the forward passes differ:
+
+* image: the ImageNet-normalised network input (CLIP's own statistics are not used) squashed to
+  384×384, positional grid resized bicubically 14×14 → 24×24, and the last block replaced by its
+  value path (``forward_dense``: x + out_proj(v(ln_1 x)), then the MLP), ``ln_post`` and ``proj`` on
+  every token;
+* text: each class name (synonyms split at ", ") through the 80 ImageNet templates, every embedding
+  L2-normalised, synonyms averaged per template, then the 80×512 block divided by its Frobenius norm,
+  so each row has norm ≈ 1/√80. The checkpoint stores no text embeddings: they are recomputed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from clip_toolkit.loading import quiet_root_logger
+from clip_toolkit.text import encode_text, template_sets
+
+CLIP_RESOLUTION = (384, 384)
+CLIP_ARCHITECTURE = "ViT-B-16-quickgelu"
+
+
+def build_clip() -> nn.Module:
+    """An untrained open_clip ViT-B/16 (QuickGELU) to receive the checkpoint's CLIP weights."""
+    import open_clip
+
+    with quiet_root_logger():
+        return open_clip.create_model(CLIP_ARCHITECTURE, pretrained=None)
+
+
+def dense_tokens(clip: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """B×577×512 projected tokens (class token first) of B×3×H×W network inputs."""
+    visual = clip.visual
+    x = F.interpolate(images, size=CLIP_RESOLUTION, mode="bilinear", align_corners=False)
+    x = visual.conv1(x).flatten(2).transpose(1, 2)  # B×576×768
+    x = torch.cat([visual.class_embedding.expand(x.shape[0], 1, -1), x], dim=1)
+    x = x + _positions(visual.positional_embedding, x.shape[1])
+    x = visual.ln_pre(x)
+    blocks = visual.transformer.resblocks
+    for block in blocks[:-1]:
+        x = block(x)
+    x = _value_path(blocks[-1], x)
+    return visual.ln_post(x) @ visual.proj
+
+
+def _positions(table: torch.Tensor, tokens: int) -> torch.Tensor:
+    if tokens == table.shape[0]:
+        return table
+    side, target = int((table.shape[0] - 1) ** 0.5), int((tokens - 1) ** 0.5)
+    grid = table[1:].reshape(1, side, side, -1).permute(0, 3, 1, 2)
+    grid = F.interpolate(grid, size=(target, target), mode="bicubic", align_corners=False)
+    return torch.cat([table[:1], grid[0].reshape(table.shape[1], -1).T])
+
+
+def _value_path(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    attn = block.attn
+    width = x.shape[-1]
+    v = F.linear(block.ln_1(x), attn.in_proj_weight[2 * width :], attn.in_proj_bias[2 * width :])
+    x = x + attn.out_proj(v)
+    return x + block.mlp(block.ln_2(x))
+
+
+def class_embeddings(clip: nn.Module, names: Sequence[str], tokenizer=None, batch_size: int = 400) -> torch.Tensor:
+    """C×80×512 embeddings of the class names, as the release's ``zeroshot_classifier`` makes them."""
+    import open_clip
+
+    tokenizer = tokenizer or open_clip.get_tokenizer("ViT-B-16")
+    templates = template_sets()["imagenet80"]
+    blocks = []
+    for name in names:
+        synonyms = name.split(", ")
+        texts = [template(s) for template in templates for s in synonyms]  # template-major
+        chunks = [encode_text(clip, tokenizer(texts[i : i + batch_size])) for i in range(0, len(texts), batch_size)]
+        embeddings = F.normalize(torch.cat(chunks).float(), dim=-1)
+        block = embeddings.reshape(len(templates), len(synonyms), -1).mean(dim=1)
+        blocks.append(block / block.norm())
+    return torch.stack(blocks)

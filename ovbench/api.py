@@ -1,0 +1,30 @@
+"""What a model plugin may import from ovbench: this module is the whole public face of the harness.
+
+Everything else in ``ovbench`` may change between versions; the names below keep their meaning.
+The training names import PyTorch, so they are resolved only when asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ovbench.atomic import atomic_path, write_text
+from ovbench.cache import cache_dir, cache_key
+from ovbench.datasets.base import Video
+from ovbench.errors import OvbenchError
+from ovbench.models import NO_PREDICTION, Option, VideoModel, VocabularyEntry
+
+_TRAINING = ("TrainableVideoModel", "TrainingSample", "latest_checkpoint", "WEIGHTS", "OPTIONS")
+
+__all__ = [
+    "NO_PREDICTION", "Option", "OvbenchError", "Video", "VideoModel", "VocabularyEntry",
+    "atomic_path", "cache_dir", "cache_key", "write_text", *_TRAINING,
+]  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TRAINING:
+        from ovbench import training
+
+        return getattr(training, name)
+    raise AttributeError(f"module 'ovbench.api' has no attribute {name!r}")

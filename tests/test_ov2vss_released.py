@@ -1,0 +1,182 @@
+"""The OV2VSS port against the official code's outputs in ``../shared/fixtures/ov2vss/vitb``.
+
+The checkpoint is rebuilt here from ``keys.json`` (``released_weights``); the official code was run on
+the same weights and every boundary it passed was saved. fp16 boundaries are compared at about 1e-2
+relative (their storage precision); fp32 scores at 1e-4.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from released_weights import expected_sha256, fixture_folder, released_state, state_digest
+from safetensors.torch import load_file
+
+from ov2vss.checkpoint import load_state, read_checkpoint
+from ov2vss.network import ReleasedOV2VSS
+from ov2vss.pipeline import network_input, network_size, rescaled_size
+from ov2vss.sam import SAMImageEncoder, relative_positions
+from ov2vss.stf import PyramidPool
+from ovbench.errors import OvbenchError
+
+
+@pytest.fixture(scope="module")
+def vitb():
+    return fixture_folder("ov2vss/vitb")
+
+
+BACKBONE = (("", "backbone."),)
+
+
+@pytest.fixture(scope="module")
+def state(vitb):
+    return released_state(vitb)
+
+
+@pytest.fixture(scope="module")
+def backbone_state(state):
+    return {k: v for k, v in state.items() if k.startswith("backbone.")}
+
+
+def clip_images(case, expected) -> torch.Tensor:
+    frames = expected["input.frames_bgr_uint8"].numpy()
+    return torch.stack([network_input(np.ascontiguousarray(f[..., ::-1]), tuple(case["img_scale"])) for f in frames])
+
+
+@pytest.fixture(scope="module")
+def t20_boundaries(state, case_t20):
+    case, expected = case_t20
+    network = ReleasedOV2VSS().eval()
+    network.load_checkpoint(state, "fixture")
+    boundaries = {}
+    with torch.inference_mode():
+        network.guidance(clip_images(case, expected), boundaries)
+    return boundaries
+
+
+@pytest.fixture(scope="module")
+def case_t20(vitb):
+    case = json.loads((vitb / "case.json").read_text())["cases"]["t20_240x180"]
+    return case, load_file(str(vitb / "expected_t20_240x180.safetensors"))
+
+
+def relative_error(ours: torch.Tensor, official: torch.Tensor) -> float:
+    official = official.float()
+    return float((ours.float() - official).abs().max() / official.abs().max())
+
+
+def test_the_rebuilt_checkpoint_is_the_one_the_official_code_ran(vitb, state):
+    assert len(state) == 1513
+    assert sum(v.numel() for k, v in state.items() if v.is_floating_point()) >= 259_946_350
+    assert state_digest(state) == expected_sha256(vitb)
+
+
+# ------------------------------------------------------------------------------------ test pipeline
+
+
+def test_keep_ratio_resize_sizes_are_mmcv_imrescale_with_size_divisor_32():
+    assert rescaled_size(480, 853, (1024, 1024)) == (576, 1024)  # VSPW 480p
+    assert network_size(480, 853) == (576, 1024)
+    assert rescaled_size(180, 240, (256, 256)) == (192, 256)
+    assert rescaled_size(360, 480, (384, 384)) == (288, 384)
+    assert network_size(500, 700, (1024, 1024)) == (736, 1024)  # 731.4 -> 731 -> aligned up to 736
+    assert network_size(1024, 2048, (1024, 1024)) == (512, 1024)
+
+
+def test_pipeline_gives_the_official_network_input(case_t20):
+    case, expected = case_t20
+    ours = clip_images(case, expected)
+    assert list(ours.shape[-2:]) == case["network_input_hw"]
+    official = expected["predictor.in.img"].float()  # clip frames 1..4, stored as float16
+    assert (ours[1:] - official).abs().max() <= 2e-3  # float16 storage of values up to ~2.6
+
+
+# ------------------------------------------------------------------------------------ SAM encoder
+
+
+def test_relative_position_table_is_resized_linearly_and_indexed_by_offset():
+    table = torch.arange(7 * 2, dtype=torch.float64).reshape(7, 2)  # made for size 4
+    same = relative_positions(table, 4)
+    for i in range(4):
+        for j in range(4):
+            assert torch.equal(same[i, j], table[i - j + 3])
+    resized = relative_positions(table, 3)  # 7 rows -> 5 rows, linear, align_corners=False
+    reference = torch.nn.functional.interpolate(table.T[None], size=5, mode="linear", align_corners=False)[0].T
+    assert torch.equal(resized[0, 0], reference[2]) and torch.equal(resized[2, 0], reference[4])
+
+
+def test_sam_encoder_equals_the_official_backbone(backbone_state, case_t20):
+    case, expected = case_t20
+    encoder = SAMImageEncoder().eval()
+    load_state(encoder, backbone_state, "fixture", BACKBONE)
+    assert sum(p.numel() for p in encoder.parameters()) == 89_672_448  # case.json param_counts["backbone"]
+    with torch.inference_mode():
+        levels = encoder(clip_images(case, expected))
+    for level, ours in enumerate(levels):
+        official = expected[f"backbone.out.{level}"]
+        assert ours.shape == official.shape
+        # measured 3.6e-4..4.6e-4: below float16's half step at the largest value (2^-11 = 4.9e-4)
+        assert relative_error(ours, official) < 1e-3, level
+
+
+# ------------------------------------------------------------------------------------ checkpoint file
+
+
+def test_checkpoint_file_round_trip_and_wrong_files(backbone_state, tmp_path):
+    path = tmp_path / "100000.pth"
+    torch.save({"meta": {"note": "test"}, "state_dict": dict(backbone_state)}, path)
+    state = read_checkpoint(path)
+    encoder = SAMImageEncoder()
+    load_state(encoder, state, path, BACKBONE)
+    assert torch.equal(encoder.blocks[11].attn.rel_pos_w, backbone_state["backbone.blocks.11.attn.rel_pos_w"])
+
+    with pytest.raises(OvbenchError, match=r"--checkpoint .*missing.pth: file not found"):
+        read_checkpoint(tmp_path / "missing.pth")
+    truncated = tmp_path / "truncated.pth"
+    truncated.write_bytes(path.read_bytes()[: 1 << 20])
+    with pytest.raises(OvbenchError, match=r"truncated.pth: not a readable PyTorch checkpoint .*download it again"):
+        read_checkpoint(truncated)
+    other = tmp_path / "catseg.pth"
+    torch.save({"model": {"sem_seg_head.predictor.x": torch.zeros(1)}}, other)
+    with pytest.raises(OvbenchError, match=r"catseg.pth: not an OV2VSS checkpoint .*found \['model'\]"):
+        read_checkpoint(other)
+
+    broken = dict(backbone_state)
+    broken.pop("backbone.neck.0.weight")
+    broken["backbone.blocks.0.attn.extra"] = torch.zeros(1)
+    broken["backbone.pos_embed"] = torch.zeros(1, 1025, 768)
+    with pytest.raises(OvbenchError) as err:
+        load_state(SAMImageEncoder(), broken, path, BACKBONE)
+    message = str(err.value)
+    assert message.startswith(f"--checkpoint {path}: does not fit the released OV2VSS")
+    assert "missing backbone.neck.0.weight" in message
+    assert "unexpected backbone.blocks.0.attn.extra" in message
+    assert "wrong shape backbone.pos_embed (1, 1025, 768) (expected (1, 4097, 768))" in message
+
+
+# ------------------------------------------------------------------------------------ fuse, STF, RFE
+
+SAM_SIDE = (
+    [f"head.linear_down_c{i}" for i in (1, 2, 3, 4)] + ["head.linear_fuse"]
+    + [f"stf.affinity_raw.{f}.{i}" for f in ("t_minus_9", "t_minus_6", "target") for i in range(4)]
+    + [f"stf.affinity_refined.{f}" for f in ("t_minus_9", "t_minus_6", "target")]
+    + [f"stf.out.{i}" for i in range(3)]
+    + [f"rfe.pooled_random_frame.c{i}" for i in (1, 2, 3, 4)]
+    + ["rfe.pooling_linear", "rfe.token_map", "rfe.dsn_logits", "rfe.class_contexts", "rfe.out", "predictor.in.feature"]
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SAM_SIDE)
+def test_fuse_stf_and_rfe_equal_the_official_boundaries(t20_boundaries, case_t20, name):
+    official = case_t20[1][name]
+    ours = t20_boundaries[name]
+    assert ours.shape == official.shape
+    assert relative_error(ours, official) < 1e-3  # measured 2.4e-4..4.6e-4: float16 storage precision
+
+
+def test_pyramid_pooling_rounds_half_to_even():
+    assert PyramidPool.grid_sizes(12, 16) == [(6, 8), (3, 4), (2, 3), (2, 2)]  # 70 tokens, as the fixture
+    assert sum(h * w for h, w in PyramidPool.grid_sizes(36, 64)) == 818  # VSPW 1024x576: 4.5 -> 4, not 5
