@@ -72,10 +72,10 @@ class ReleasedOV2VSS(nn.Module):
         frame is returned, so ``target_only`` runs them on that frame alone (the release runs all
         four and discards three; ``target_only=False`` does the same, for comparing boundaries).
         """
-        decoder_guidance, appearance = self.guidance(images, boundaries)
+        decoder_guidance, appearance = self.guidance(images, boundaries, target_only)
         clip_frames = images[1:] if images.shape[0] == VIDEO_CLIP else images
         if target_only:
-            clip_frames, decoder_guidance, appearance = clip_frames[-1:], decoder_guidance[-1:], appearance[-1:]
+            clip_frames = clip_frames[-1:]
         tokens = dense_tokens(self.clip, clip_frames)
         patches = tokens[:, 1:].transpose(1, 2).reshape(tokens.shape[0], -1, *COST_SIZE)
         offset = self.vte(text, tokens[:, 1:])
@@ -95,33 +95,43 @@ class ReleasedOV2VSS(nn.Module):
             })  # fmt: skip
         return scores
 
-    def guidance(self, images: torch.Tensor, boundaries: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """The SAM side of a clip (n×3×H×W): (decoder guidance per CLIP frame, appearance guidance).
+    def guidance(self, images: torch.Tensor, boundaries: dict | None = None,
+                 target_only: bool = False) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """The SAM side of a clip (n×3×H×W): (decoder guidance, appearance guidance) per CLIP frame.
 
         Video path (n = 5): CLIP frames are clip frames 1..4; the decoder guidance is [the far frame's
         halved fuse, enlarged back; STF(t−9); STF(t−6); RFE(STF(t))] and the appearance guidance is
         ``linear_down_c4`` of frames 1..4. Fallback (n ≠ 5): every frame is a CLIP frame, guided by its
-        own halved fuse and ``linear_down_c4``.
+        own halved fuse and ``linear_down_c4``. With ``target_only``, only what reaches the last CLIP
+        frame is computed: no t−3 and no fuse on the video path, the last frame alone on the fallback.
         """
+        video = images.shape[0] == VIDEO_CLIP
+        if target_only:
+            images = images[[0, 1, 2, 4]] if video else images[-1:]
         levels = self.backbone(images)
         down = self.levels.down(levels)
-        fuse = self.levels.fuse(levels)
+        fuse = None if (video and target_only) else self.levels.fuse(levels)
         if boundaries is not None:
             for i, x in enumerate(levels):
                 boundaries[f"backbone.out.{i}"] = x
             for i, x in enumerate(down):
                 boundaries[f"head.linear_down_c{i + 1}"] = x.flatten(2).transpose(1, 2)
-            boundaries["head.linear_fuse"] = fuse
-        if images.shape[0] != VIDEO_CLIP:
+            if fuse is not None:
+                boundaries["head.linear_fuse"] = fuse
+        if not video:
             return halved(fuse), down[3]
+        used = [x if target_only else x[[0, 1, 2, 4]] for x in down]  # [far, t−9, t−6, t]
         h, w = down[1].shape[-2:]
-        fused = self.stf(down, boundaries)  # [t−9, t−6, t], each hw×C
-        enhanced = self.rfe([x[0:1] for x in down], fused[2], (h, w), boundaries)
+        fused = self.stf(used, boundaries)  # [t−9, t−6, t], each hw×C
+        enhanced = self.rfe([x[0:1] for x in used], fused[2], (h, w), boundaries)
+        if boundaries is not None:
+            for i, f in enumerate(fused):
+                boundaries[f"stf.out.{i}"] = f[None, None]
+        if target_only:
+            return enhanced[None], used[3][-1:]
         first = F.interpolate(halved(fuse[0:1]), size=(h, w), mode="bilinear", align_corners=False)[0]
         as_maps = [f.T.reshape(-1, h, w) for f in fused[:2]]
         decoder_guidance = torch.stack([first, *as_maps, enhanced])
         if boundaries is not None:
-            for i, f in enumerate(fused):
-                boundaries[f"stf.out.{i}"] = f[None, None]
             boundaries["predictor.in.feature"] = decoder_guidance
         return decoder_guidance, down[3][1:]

@@ -90,15 +90,19 @@ class Attention(nn.Module):
         self.rel_pos_w = nn.Parameter(torch.zeros(2 * table_size - 1, head_dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, h, w, width = x.shape
-        qkv = self.qkv(x).reshape(b, h * w, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv.unbind(0)  # each B×heads×hw×d
+        return self.proj(self.attend(self.qkv(x)))
+
+    def attend(self, qkv: torch.Tensor) -> torch.Tensor:
+        """B×H×W×3C projected tokens -> B×H×W×C attention output (before ``proj``)."""
+        b, h, w, width3 = qkv.shape
+        width = width3 // 3
+        q, k, v = qkv.reshape(b, h * w, 3, self.heads, -1).permute(2, 0, 3, 1, 4).unbind(0)  # B×heads×hw×d
         grid_q = q.reshape(b, self.heads, h, w, -1)
         bias_h = torch.einsum("bnyxc,ykc->bnyxk", grid_q, relative_positions(self.rel_pos_h, h))
         bias_w = torch.einsum("bnyxc,xkc->bnyxk", grid_q, relative_positions(self.rel_pos_w, w))
         bias = (bias_h[..., :, None] + bias_w[..., None, :]).reshape(b, self.heads, h * w, h * w)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # scale 1/√d, as the release
-        return self.proj(out.transpose(1, 2).reshape(b, h, w, width))
+        return out.transpose(1, 2).reshape(b, h, w, width)
 
 
 class MLPBlock(nn.Module):
@@ -124,24 +128,29 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.norm1(x)
-        if self.window:
-            y = self._in_windows(y)
-        else:
-            y = self.attn(y)
+        y = self._in_windows(y) if self.window else self.attn(y)
         x = x + y
         return x + self.mlp(self.norm2(x))
 
     def _in_windows(self, x: torch.Tensor) -> torch.Tensor:
-        # Padded tokens are zeros after the norm and are attended to like any other (no mask), as in SAM.
-        b, h, w, c = x.shape
+        """Attention inside window×window tiles of the grid zero-padded to a multiple of the window.
+
+        As in SAM, padded tokens are zeros after the norm and are attended to like any other (no
+        mask). A zero token's q, k and v are the ``qkv`` bias, so the projection runs on the real
+        tokens only and the padding is filled with the bias: the same numbers for fewer products.
+        """
+        b, h, w, _ = x.shape
         s = self.window
-        ph, pw = -h % s, -w % s
-        x = F.pad(x, (0, 0, 0, pw, 0, ph))
-        hp, wp = h + ph, w + pw
-        tiles = x.reshape(b, hp // s, s, wp // s, s, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, s, s, c)
-        tiles = self.attn(tiles)
-        x = tiles.reshape(b, hp // s, wp // s, s, s, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
-        return x[:, :h, :w]
+        hp, wp = h + (-h % s), w + (-w % s)
+        qkv = self.attn.qkv(x)
+        padded = self.attn.qkv.bias.expand(b, hp, wp, -1).clone()
+        padded[:, :h, :w] = qkv
+        c3 = qkv.shape[-1]
+        tiles = padded.reshape(b, hp // s, s, wp // s, s, c3).permute(0, 1, 3, 2, 4, 5).reshape(-1, s, s, c3)
+        out = self.attn.attend(tiles)
+        c = out.shape[-1]
+        out = out.reshape(b, hp // s, wp // s, s, s, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
+        return self.attn.proj(out[:, :h, :w])
 
 
 class SAMImageEncoder(nn.Module):

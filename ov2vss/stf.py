@@ -102,7 +102,8 @@ class SpatialTemporalFusion(nn.Module):
         self.hpn2 = AffinityRefiner()
 
     def forward(self, frames: list[torch.Tensor], boundaries: dict | None = None) -> list[torch.Tensor]:
-        """``frames[ℓ−1]``: level ℓ's 5×C×h×w maps of [far, t−9, t−6, t−3, t]; returns [t−9, t−6, t] fused."""
+        """``frames[ℓ−1]``: level ℓ's 4×C×h×w maps of [far, t−9, t−6, t] (the release also hands in t−3
+        and never reads it); returns the fused features of [t−9, t−6, t], each hw×C."""
         raw = {"t_minus_9": [], "t_minus_6": [], "target": []}
         values = {"far": [], "t_minus_9": [], "t_minus_6": []}
         for level in (4, 3, 2, 1):  # the release's order: coarse names first
@@ -129,7 +130,7 @@ class SpatialTemporalFusion(nn.Module):
             pooled = module(f"pooling_mhsa_f{m}")(out.T.reshape(1, -1, h, w))[0]
             keys, vals = module(f"f{m}")(pooled), module(f"v{m}")(pooled)
             values["t_minus_6"].append(vals)
-            raw["target"].append(module(f"q{level}")(pixels[4]) @ keys.T)  # t reads t−6; t−3 is never read
+            raw["target"].append(module(f"q{level}")(pixels[3]) @ keys.T)  # t reads t−6
 
         h, w = frames[1].shape[-2:]  # the refined maps live at level 2's size
         fused = []

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 import torch
-from released_weights import expected_sha256, fixture_folder, released_state, state_digest
+from released_weights import CAMVID, expected_sha256, fixture_folder, released_state, state_digest
+from PIL import Image
 from safetensors.torch import load_file
 
 from ov2vss.checkpoint import load_state, read_checkpoint
@@ -47,14 +49,47 @@ def clip_images(case, expected) -> torch.Tensor:
 
 
 @pytest.fixture(scope="module")
-def t20_boundaries(state, case_t20):
-    case, expected = case_t20
+def network(state):
     network = ReleasedOV2VSS().eval()
     network.load_checkpoint(state, "fixture")
+    return network
+
+
+@pytest.fixture(scope="module")
+def text(network, vitb):
+    with torch.inference_mode():
+        return network.text_embeddings(json.loads((vitb / "vocabulary.json").read_text()))
+
+
+@pytest.fixture(scope="module")
+def t20_boundaries(network, text, case_t20):
+    case, expected = case_t20
     boundaries = {}
     with torch.inference_mode():
-        network.guidance(clip_images(case, expected), boundaries)
+        network(clip_images(case, expected), text, tuple(case["ori_hw"]), boundaries, target_only=False)
     return boundaries
+
+
+def camvid_clip(case) -> torch.Tensor:
+    """The case's clip from the CamVid frames, pre-resized with OpenCV as the fixture was."""
+    if not (CAMVID / "val").is_dir():
+        pytest.skip(f"{CAMVID} is absent")
+    frames = []
+    for name in case["frames"]:
+        rgb = np.asarray(Image.open(CAMVID / "val" / name).convert("RGB"))
+        if case["pre_resize_wh"]:
+            rgb = cv2.resize(rgb, tuple(case["pre_resize_wh"]), interpolation=cv2.INTER_LINEAR)
+        frames.append(network_input(rgb, tuple(case["img_scale"])))
+    return torch.stack(frames)
+
+
+def argmax_agreement(scores: torch.Tensor, official_argmax: torch.Tensor, official_scores=None) -> float:
+    """Share of pixels with the official label; where the official top-2 gap is below 1e-6, either is right."""
+    agree = scores.argmax(0) == official_argmax.long()
+    if official_scores is not None:
+        top2 = official_scores.topk(2, dim=0).values
+        agree |= (top2[0] - top2[1]) < 1e-6
+    return float(agree.float().mean())
 
 
 @pytest.fixture(scope="module")
@@ -159,18 +194,20 @@ def test_checkpoint_file_round_trip_and_wrong_files(backbone_state, tmp_path):
 
 # ------------------------------------------------------------------------------------ fuse, STF, RFE
 
-SAM_SIDE = (
+BOUNDARIES = (
     [f"head.linear_down_c{i}" for i in (1, 2, 3, 4)] + ["head.linear_fuse"]
     + [f"stf.affinity_raw.{f}.{i}" for f in ("t_minus_9", "t_minus_6", "target") for i in range(4)]
     + [f"stf.affinity_refined.{f}" for f in ("t_minus_9", "t_minus_6", "target")]
     + [f"stf.out.{i}" for i in range(3)]
     + [f"rfe.pooled_random_frame.c{i}" for i in (1, 2, 3, 4)]
     + ["rfe.pooling_linear", "rfe.token_map", "rfe.dsn_logits", "rfe.class_contexts", "rfe.out", "predictor.in.feature"]
+    + ["clip.visual_dense", "vte.out", "corr.in.text", "corr.cost_volume", "corr.template_conv", "corr.proj_img_c4",
+       "corr.proj_img_1", "corr.ensemble_last", "corr.decoder", "segmentor.encode_decode"]
 )  # fmt: skip
 
 
-@pytest.mark.parametrize("name", SAM_SIDE)
-def test_fuse_stf_and_rfe_equal_the_official_boundaries(t20_boundaries, case_t20, name):
+@pytest.mark.parametrize("name", BOUNDARIES)
+def test_every_float16_boundary_equals_the_official_one(t20_boundaries, case_t20, name):
     official = case_t20[1][name]
     ours = t20_boundaries[name]
     assert ours.shape == official.shape
@@ -180,3 +217,51 @@ def test_fuse_stf_and_rfe_equal_the_official_boundaries(t20_boundaries, case_t20
 def test_pyramid_pooling_rounds_half_to_even():
     assert PyramidPool.grid_sizes(12, 16) == [(6, 8), (3, 4), (2, 3), (2, 2)]  # 70 tokens, as the fixture
     assert sum(h * w for h, w in PyramidPool.grid_sizes(36, 64)) == 818  # VSPW 1024x576: 4.5 -> 4, not 5
+
+
+# ------------------------------------------------------------------------------------ scores
+
+
+def test_class_embeddings_equal_the_official_text_features(text, case_t20):
+    official = case_t20[1]["decode_head.predictor.text_features_test"]
+    assert text.shape == official.shape == (6, 80, 512)  # "car, vehicle" is one class of two synonyms
+    assert (text - official).abs().max() < 1e-6  # measured 2.4e-8
+    assert torch.allclose(text.norm(dim=-1)[[0, 1, 2, 4, 5]], torch.full((5, 80), 80**-0.5), atol=1e-6)
+
+
+def test_scores_of_the_t20_clip_equal_the_official_ones(t20_boundaries, case_t20):
+    expected = case_t20[1]
+    for name in ("predictor.logits", "segmentor.whole_inference", "segmentor.softmax"):
+        assert (t20_boundaries[name] - expected[name]).abs().max() < 1e-4, name  # measured ≤ 7e-6
+    official = expected["segmentor.softmax"][0]
+    assert argmax_agreement(t20_boundaries["segmentor.softmax"][0], expected["segmentor.argmax"], official) >= 0.9999
+
+
+def test_the_target_alone_gives_the_same_scores_as_all_four_frames(network, text, case_t20, t20_boundaries):
+    case, expected = case_t20
+    with torch.inference_mode():
+        scores = network(clip_images(case, expected), text, tuple(case["ori_hw"]))
+    assert (scores - t20_boundaries["segmentor.softmax"][0]).abs().max() < 1e-6
+
+
+@pytest.mark.parametrize("name", ["t1_240x180", "t20_480x360", "t20_official"])
+def test_other_cases_equal_the_official_outputs(network, text, vitb, name):
+    """t1: the 2-frame clip [far, t] of the frame-level fallback; 480x360: CamVid as it is at img_scale 384;
+    official: VSPW 480p geometry (853x480 -> 1024x576), argmax and logits only."""
+    case = json.loads((vitb / "case.json").read_text())["cases"][name]
+    expected = load_file(str(vitb / f"expected_{name}.safetensors"))
+    images = camvid_clip(case)
+    assert list(images.shape[-2:]) == case["network_input_hw"] and images.shape[0] == case["num_clips"]
+    boundaries = {}
+    with torch.inference_mode():
+        scores = network(images, text, tuple(case["ori_hw"]), boundaries, target_only=name != "t20_official")
+    logits = expected["predictor.logits"]
+    ours = boundaries["predictor.logits"]
+    if name == "t20_official":  # float16 logits; only the target's were computed here
+        assert relative_error(ours[-1], logits[-1]) < 1e-3
+        assert argmax_agreement(scores, expected["segmentor.argmax"]) >= 0.9999
+        return
+    assert (ours[-1] - logits[-1]).abs().max() < 1e-4
+    official = expected["segmentor.softmax"][0]
+    assert (scores - official).abs().max() < 1e-4
+    assert argmax_agreement(scores, expected["segmentor.argmax"], official) >= 0.9999
