@@ -9,14 +9,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from clip_toolkit import MEAN, STD
-from clip_toolkit.loading import autocast_dtype, load_clip, resolve_quick_gelu
 from baselines.last_block import DenseCLIP
 from baselines.pamr import pamr
 from baselines.sliding import sliding_logits
+from clip_toolkit import MEAN, STD
+from clip_toolkit.loading import autocast_dtype, load_clip, resolve_quick_gelu
 from clip_toolkit.text import TEMPLATE_NAMES, TextEmbedder
-from ovbench.errors import OvbenchError
-from ovbench.models import Option, VideoModel, VocabularyEntry
+from ovbench.api import Option, OvbenchError, VideoModel, VocabularyEntry
 
 MAX_LONG_SIDE = 2048  # MMSeg Resize(scale=(2048, S), keep_ratio=True)
 

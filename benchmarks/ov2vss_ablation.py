@@ -1,4 +1,4 @@
-"""The OV2VSS module-ablation grid: none (catseg-frame), +STF, +STF+RFE, +STF+RFE+VTE.
+"""The OV2VSS module-ablation grid: none (ov2vss-lite-frame), +STF, +STF+RFE, +STF+RFE+VTE.
 
     python benchmarks/ov2vss_ablation.py --dataset camvid --data-root ../shared/data/camvid \\
         --split camvid-7-4 --out runs/ablation [--steps 500] [--device cuda] [model options ...]
@@ -57,15 +57,15 @@ def main() -> int:
         options[key] = type(options[key])(value) if key in options else value
     config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=min(100, args.steps // 10),
                          crop_scale=1.0, checkpoint_every=args.steps)  # fmt: skip
-    ov2vss = get_model_class("ov2vss")
+    ov2vss = get_model_class("ov2vss-lite")
     for name, switches in GRID.items():
         model = ov2vss(device=args.device, dataset=args.dataset, **options, **switches)
-        train(model, "ov2vss", train_set, split, args.out / name, config, resume=True, show_progress=True)
+        train(model, "ov2vss-lite", train_set, split, args.out / name, config, resume=True, show_progress=True)
         # evaluate the saved checkpoint, so each result names the weights file it scored (by hash)
         trained = ov2vss(device=args.device, dataset=args.dataset, checkpoint=str(args.out / name))
         for protocol in ("gzsl", "zsl"):
-            result = run_model(trained, "ov2vss", val, split, get_protocol(protocol), max_frames=args.max_frames)
-            path = write_result(args.out / "results" / f"ov2vss-{name}-{protocol}.json", result)
+            result = run_model(trained, "ov2vss-lite", val, split, get_protocol(protocol), max_frames=args.max_frames)
+            path = write_result(args.out / "results" / f"ov2vss-lite-{name}-{protocol}.json", result)
             m = result["metrics"]
             print(f"{name:<12} {protocol}: mIoU {m['miou']:.2f} hIoU {m['hiou'] or 0:.2f} mVC8 {m['mvc8'] or 0:.2f} -> {path}")
     return 0

@@ -1,6 +1,6 @@
 """Learning is real: OV2VSS trained on CamVid train's seen classes on a CPU, seen mIoU on CamVid val.
 
-    python benchmarks/ov2vss_learning.py [--minutes 15] [--model ov2vss] [--out DIR]
+    python benchmarks/ov2vss_learning.py [--minutes 15] [--model ov2vss-lite] [--out DIR]
 
 Trains with random CLIP weights (``--pretrained none``: no weights can be downloaded here) and a
 small backbone, evaluating the gzsl seen mIoU on CamVid val before training and at every
@@ -37,7 +37,7 @@ class Stop(Exception):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="ov2vss")
+    parser.add_argument("--model", default="ov2vss-lite")
     parser.add_argument("--minutes", type=float, default=15.0)
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=8)

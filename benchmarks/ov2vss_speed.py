@@ -55,7 +55,7 @@ def main() -> int:
     device = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"CPU, {torch.get_num_threads()} threads"
     print(f"{len(frames)} frames 480x360, vocabulary of 11 classes (15 prompt names), {device}")
     print(f"{'model':<13} {'s/frame':>8} {'trainable params':>17} {'frozen CLIP params':>19}")
-    for name, cls in (("catseg-frame", CatSegFrame), ("ov2vss", OV2VSS)):
+    for name, cls in (("ov2vss-lite-frame", CatSegFrame), ("ov2vss-lite", OV2VSS)):
         model = cls(device=args.device, pretrained="none")
         list(model.predict_video(Frames(frames[:1]), vocabulary))  # warm-up, text embeddings
         if args.device.startswith("cuda"):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from ovbench.errors import OvbenchError
+from ovbench.api import OvbenchError
 
 CHECKPOINT_SUFFIXES = {".bin", ".pt", ".pth", ".safetensors", ".npz"}
 

@@ -12,8 +12,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from ovbench.atomic import atomic_path
-from ovbench.cache import cache_dir, cache_key
+from ovbench.api import atomic_path, cache_dir, cache_key
 
 
 def template_sets() -> dict[str, tuple]:

@@ -8,6 +8,7 @@ fit is one error naming the file and the first keys concerned.
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -43,6 +44,25 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
             f"found {keys})"
         )
     return dict(data)
+
+
+# Buffers the release's modules register (BatchNorm statistics, attention masks, relative-position
+# indices): saved with the weights, not counted as parameters.
+BUFFER_NAMES = ("running_mean", "running_var", "num_batches_tracked", "attn_mask", "relative_position_index",
+                "valid_ind_rolled")  # fmt: skip
+
+
+def checkpoint_parameter_count(state: Mapping[str, torch.Tensor]) -> int:
+    """Parameters of the released model (259,946,350 for vitb.py): every saved tensor but the buffers."""
+    return sum(v.numel() for k, v in state.items() if not any(b in k.rsplit(".", 1)[-1] for b in BUFFER_NAMES))
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _listed(keys) -> str:

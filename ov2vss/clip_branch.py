@@ -67,15 +67,15 @@ def _value_path(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return x + block.mlp(block.ln_2(x))
 
 
-def class_embeddings(clip: nn.Module, names: Sequence[str], tokenizer=None, batch_size: int = 400) -> torch.Tensor:
-    """C×80×512 embeddings of the class names, as the release's ``zeroshot_classifier`` makes them."""
+def class_embeddings(clip: nn.Module, classes: Sequence[Sequence[str]], tokenizer=None,
+                     batch_size: int = 400) -> torch.Tensor:  # fmt: skip
+    """C×80×512 embeddings of classes given as synonym lists, as the release's ``zeroshot_classifier``."""
     import open_clip
 
     tokenizer = tokenizer or open_clip.get_tokenizer("ViT-B-16")
     templates = template_sets()["imagenet80"]
     blocks = []
-    for name in names:
-        synonyms = name.split(", ")
+    for synonyms in classes:
         texts = [template(s) for template in templates for s in synonyms]  # template-major
         chunks = [encode_text(clip, tokenizer(texts[i : i + batch_size])) for i in range(0, len(texts), batch_size)]
         embeddings = F.normalize(torch.cat(chunks).float(), dim=-1)

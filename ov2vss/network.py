@@ -62,7 +62,7 @@ class ReleasedOV2VSS(nn.Module):
 
     def text_embeddings(self, names: list[str]) -> torch.Tensor:
         """C×80×512 class embeddings (``text_features_test``) of the class names, synonyms split at ", "."""
-        return class_embeddings(self.clip, names)
+        return class_embeddings(self.clip, [name.split(", ") for name in names])
 
     def forward(self, images: torch.Tensor, text: torch.Tensor, original_size: tuple[int, int],
                 boundaries: dict | None = None, target_only: bool = True) -> torch.Tensor:  # fmt: skip
@@ -76,12 +76,22 @@ class ReleasedOV2VSS(nn.Module):
         clip_frames = images[1:] if images.shape[0] == VIDEO_CLIP else images
         if target_only:
             clip_frames = clip_frames[-1:]
+        return self.decode(clip_frames, text, appearance, decoder_guidance, original_size, boundaries)
+
+    def decode(self, clip_frames: torch.Tensor, text: torch.Tensor, appearance: torch.Tensor,
+               decoder_guidance: torch.Tensor, original_size: tuple[int, int],
+               boundaries: dict | None = None) -> torch.Tensor:  # fmt: skip
+        """CLIP, VTE, cost volume and decoder of F CLIP frames (F×3×H×W) -> the last one's C×H₀×W₀ scores.
+
+        Post-processing as released: sigmoid, resized to 480×480, to the network input, to the
+        original frame, then a softmax over the classes.
+        """
         tokens = dense_tokens(self.clip, clip_frames)
         patches = tokens[:, 1:].transpose(1, 2).reshape(tokens.shape[0], -1, *COST_SIZE)
         offset = self.vte(text, tokens[:, 1:])
         adapted = text[None] + offset
         logits = self.corr(patches, adapted, appearance, decoder_guidance, boundaries)
-        height, width = images.shape[-2:]
+        height, width = clip_frames.shape[-2:]
         probs = torch.sigmoid(logits[-1:])[:, :, :height, :width]
         head = F.interpolate(probs, size=HEAD_OUTPUT, mode="bilinear", align_corners=False)
         at_input = F.interpolate(head, size=(height, width), mode="bilinear", align_corners=False)
@@ -94,6 +104,30 @@ class ReleasedOV2VSS(nn.Module):
                 "segmentor.whole_inference": at_frame, "segmentor.softmax": scores[None],
             })  # fmt: skip
         return scores
+
+    def frame_features(self, images: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """(backbone maps, ``linear_down`` maps), each [c1..c4] of n×256×h×w: all a frame contributes."""
+        levels = self.backbone(images)
+        return levels, self.levels.down(levels)
+
+    def video_guidance(self, chain: list[torch.Tensor], far: list[torch.Tensor],
+                       boundaries: dict | None = None) -> tuple[torch.Tensor, torch.Tensor, list]:  # fmt: skip
+        """The target's (decoder guidance, appearance guidance, STF outputs) on the video path.
+
+        ``chain[ℓ−1]``: level ℓ's 4×256×h×w ``linear_down`` maps of the STF chain, seed first and the
+        target last (released: [far, t−9, t−6, t]); ``far[ℓ−1]``: the far frame's 1×256×h×w maps (RFE).
+        """
+        h, w = chain[1].shape[-2:]
+        fused = self.stf(chain, boundaries)  # the chain's frames 2..4 fused, each hw×C
+        enhanced = self.rfe(far, fused[2], (h, w), boundaries)
+        if boundaries is not None:
+            for i, f in enumerate(fused):
+                boundaries[f"stf.out.{i}"] = f[None, None]
+        return enhanced[None], chain[3][-1:], fused
+
+    def frame_guidance(self, levels: list[torch.Tensor], down: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(decoder, appearance) guidance of frames on the frame-level fallback: own halved fuse, own c4."""
+        return halved(self.levels.fuse(levels)), down[3]
 
     def guidance(self, images: torch.Tensor, boundaries: dict | None = None,
                  target_only: bool = False) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
@@ -108,30 +142,24 @@ class ReleasedOV2VSS(nn.Module):
         video = images.shape[0] == VIDEO_CLIP
         if target_only:
             images = images[[0, 1, 2, 4]] if video else images[-1:]
-        levels = self.backbone(images)
-        down = self.levels.down(levels)
-        fuse = None if (video and target_only) else self.levels.fuse(levels)
+        levels, down = self.frame_features(images)
         if boundaries is not None:
             for i, x in enumerate(levels):
                 boundaries[f"backbone.out.{i}"] = x
             for i, x in enumerate(down):
                 boundaries[f"head.linear_down_c{i + 1}"] = x.flatten(2).transpose(1, 2)
-            if fuse is not None:
-                boundaries["head.linear_fuse"] = fuse
         if not video:
-            return halved(fuse), down[3]
-        used = [x if target_only else x[[0, 1, 2, 4]] for x in down]  # [far, t−9, t−6, t]
-        h, w = down[1].shape[-2:]
-        fused = self.stf(used, boundaries)  # [t−9, t−6, t], each hw×C
-        enhanced = self.rfe([x[0:1] for x in used], fused[2], (h, w), boundaries)
-        if boundaries is not None:
-            for i, f in enumerate(fused):
-                boundaries[f"stf.out.{i}"] = f[None, None]
+            return self.frame_guidance(levels, down)
+        chain = [x if target_only else x[[0, 1, 2, 4]] for x in down]  # [far, t−9, t−6, t]
+        enhanced, appearance, fused = self.video_guidance(chain, [x[0:1] for x in chain], boundaries)
         if target_only:
-            return enhanced[None], used[3][-1:]
+            return enhanced, appearance
+        fuse = self.levels.fuse(levels)
+        h, w = down[1].shape[-2:]
         first = F.interpolate(halved(fuse[0:1]), size=(h, w), mode="bilinear", align_corners=False)[0]
         as_maps = [f.T.reshape(-1, h, w) for f in fused[:2]]
-        decoder_guidance = torch.stack([first, *as_maps, enhanced])
+        decoder_guidance = torch.cat([first[None], torch.stack(as_maps), enhanced])
         if boundaries is not None:
+            boundaries["head.linear_fuse"] = fuse
             boundaries["predictor.in.feature"] = decoder_guidance
         return decoder_guidance, down[3][1:]

@@ -13,15 +13,22 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
-from clip_toolkit.loading import autocast_dtype, file_digest, load_clip, resolve_quick_gelu
 from clip_toolkit import MEAN, STD
+from clip_toolkit.loading import autocast_dtype, file_digest, load_clip, resolve_quick_gelu
 from clip_toolkit.text import TEMPLATE_NAMES, TextEmbedder
 from ov2vss_lite.clip_features import FrozenCLIPFeatures
 from ov2vss_lite.clips import farthest_index, random_extra_index, reference_indices
 from ov2vss_lite.network import OV2VSSConfig, OV2VSSNetwork
-from ovbench.errors import OvbenchError
-from ovbench.models import Option, VocabularyEntry
-from ovbench.training import OPTIONS, WEIGHTS, TrainableVideoModel, TrainingSample, latest_checkpoint
+from ovbench.api import (
+    OPTIONS,
+    WEIGHTS,
+    Option,
+    OvbenchError,
+    TrainableVideoModel,
+    TrainingSample,
+    VocabularyEntry,
+    latest_checkpoint,
+)
 
 # Options fixed by a checkpoint: they define the weights' shapes or the frozen features they expect.
 ARCHITECTURE = (
@@ -38,7 +45,7 @@ def _ints(text: str, flag: str) -> tuple[int, ...]:
 
 
 class OV2VSS(TrainableVideoModel):
-    """OV2VSS (Li et al., TMM 2025): CAT-Seg-style head + STF, RFE and VTE video modules."""
+    """ov2vss-lite: the paper's figure re-interpreted on a frozen open_clip ViT (not the released OV2VSS)."""
 
     options = (
         Option("backbone", "ViT-B-16", "open_clip ViT, frozen."),
@@ -280,6 +287,6 @@ def _with_defaults(options: tuple[Option, ...], **defaults) -> tuple[Option, ...
 
 
 class CatSegFrame(OV2VSS):
-    """Frame-level CAT-Seg-style baseline: OV2VSS with STF, RFE and VTE switched off."""
+    """ov2vss-lite with STF, RFE and VTE switched off: a frame-level CAT-Seg-style head (not CAT-Seg)."""
 
     options = _with_defaults(OV2VSS.options, stf=False, rfe=False, vte=False)

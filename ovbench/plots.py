@@ -179,7 +179,7 @@ def _nice_limit(value: float, floor: float = 5.0) -> float:
 # --------------------------------------------------------------------------- ablation
 
 MODULES = ("stf", "rfe", "vte")
-ABLATION_MODELS = ("ov2vss", "catseg-frame")
+ABLATION_MODELS = ("ov2vss-lite", "ov2vss-lite-frame")
 ABLATION_METRICS = (("miou", "mIoU"), ("hiou", "hIoU"), ("mvc8", "mVC8"), ("mvc16", "mVC16"))
 
 

@@ -17,11 +17,14 @@ from released_weights import CAMVID, expected_sha256, fixture_folder, released_s
 from PIL import Image
 from safetensors.torch import load_file
 
-from ov2vss.checkpoint import load_state, read_checkpoint
+from ov2vss.checkpoint import file_sha256, load_state, read_checkpoint
+from ov2vss.clips import released_clip, stf_chain
+from ov2vss.model import OV2VSS
 from ov2vss.network import ReleasedOV2VSS
 from ov2vss.pipeline import network_input, network_size, rescaled_size
 from ov2vss.sam import SAMImageEncoder, relative_positions
 from ov2vss.stf import PyramidPool
+from ovbench.api import VocabularyEntry
 from ovbench.errors import OvbenchError
 
 
@@ -265,3 +268,117 @@ def test_other_cases_equal_the_official_outputs(network, text, vitb, name):
     official = expected["segmentor.softmax"][0]
     assert (scores - official).abs().max() < 1e-4
     assert argmax_agreement(scores, expected["segmentor.argmax"], official) >= 0.9999
+
+
+# ------------------------------------------------------------------------------------ the ovbench model
+
+
+def test_clip_indices_follow_the_released_rules():
+    assert released_clip(20, 101) == (100, 11, 14, 17, 20)  # the fixture's clip
+    assert released_clip(1, 101) == (100, 1)  # t <= 2: [far, t], the frame-level fallback
+    assert released_clip(0, 1) == (0, 0)
+    assert [released_clip(t, 50)[1:] for t in range(3, 9)] == [
+        (0, 1, 2, 3), (0, 2, 3, 4), (0, 2, 4, 5), (0, 2, 4, 6), (0, 3, 5, 7), (0, 3, 6, 8)
+    ]  # fmt: skip
+    # far = last frame when len - t > the clip's first index, else frame 0 (not the farther of the two)
+    assert released_clip(54, 101)[0] == 100  # 101 - 54 = 47 > 45
+    assert released_clip(56, 101)[0] == 0  # 45 > 47 is false, though frame 100 is 44 away and frame 0 is 56
+    assert released_clip(3, 4) == (3, 0, 1, 2, 3)  # 4 - 3 = 1 > 0
+    assert stf_chain(released_clip(20, 101), "released") == (100, 11, 14, 20)
+    assert stf_chain(released_clip(20, 101), "figure") == (11, 14, 17, 20)
+    with pytest.raises(ValueError):
+        released_clip(5, 5)
+
+
+class FrameList:
+    """A video as ovbench hands it to models: random access to H×W×3 uint8 RGB frames."""
+
+    def __init__(self, frames, scored):
+        self.frames, self.scored_indices = frames, tuple(scored)
+
+    def __len__(self):
+        return len(self.frames)
+
+    def __getitem__(self, i):
+        return self.frames[i]
+
+    def frame_size(self, i):
+        return self.frames[i].shape[:2]
+
+
+@pytest.fixture(scope="module")
+def checkpoint_file(state, tmp_path_factory):
+    path = tmp_path_factory.mktemp("ckpt") / "100000.pth"
+    torch.save({"meta": {"note": "ovbench test: fixture ov2vss/vitb seed 1"}, "state_dict": state}, path)
+    return path
+
+
+def test_the_model_predicts_what_the_official_code_does_and_marks_background(checkpoint_file, vitb, tmp_path,
+                                                                              monkeypatch):  # fmt: skip
+    """t = 20 (video path) and t = 1 (fallback) of CamVid val, pre-resized to 240x180 as the fixture."""
+    if not (CAMVID / "val").is_dir():
+        pytest.skip(f"{CAMVID} is absent")
+    monkeypatch.setenv("OVBENCH_CACHE", str(tmp_path / "cache"))
+    names = sorted(p.name for p in (CAMVID / "val").glob("*.png"))
+    frames = [cv2.resize(np.asarray(Image.open(CAMVID / "val" / n).convert("RGB")), (240, 180),
+                         interpolation=cv2.INTER_LINEAR) for n in names]  # fmt: skip
+    vocabulary = [VocabularyEntry(n, tuple(n.split(", "))) for n in json.loads((vitb / "vocabulary.json").read_text())]
+    assert vocabulary[-1].name == "background"
+    model = OV2VSS(checkpoint=str(checkpoint_file), img_scale="256,256")
+    assert model.parameter_count == 259_946_350
+    assert model.weights == f"ov2vss-released:sha256={file_sha256(checkpoint_file)}"
+    predictions = dict(model.predict_video(FrameList(frames, [1, 20]), vocabulary[:-1]))  # the model adds background
+    for t, name in ((20, "t20_240x180"), (1, "t1_240x180")):
+        expected = load_file(str(vitb / f"expected_{name}.safetensors"))
+        official = expected["segmentor.argmax"].numpy().astype(np.int64)
+        official[official == 5] = 255  # background: no prediction
+        assert (predictions[t] == official).mean() >= 0.9999, t
+    again = OV2VSS(checkpoint=str(checkpoint_file), img_scale="256,256")  # text from the disk cache
+    assert torch.equal(again.text_embeddings([("sky",)]), model.text_embeddings([("sky",)]))
+    assert any((tmp_path / "cache" / "text").iterdir())
+
+
+def test_ovbench_run_on_a_vspw_layout_end_to_end(checkpoint_file, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from fixtures import make_vspw
+
+    from ovbench.cli import cli
+    from ovbench.results import read_result
+
+    def fake_class(self, synonyms):  # text is checked against the official code above; here it would cost minutes
+        g = torch.Generator().manual_seed(sum(map(ord, synonyms[0])))
+        block = torch.randn(80, 512, generator=g)
+        return block / block.norm()
+
+    monkeypatch.setattr(OV2VSS, "_cached_class", fake_class)
+    layout = make_vspw(tmp_path, videos={"val": {"20_yXHCPbxc4zw": 4}})
+    out = tmp_path / "r.json"
+    args = ["run", "--model", "ov2vss", "--dataset", "vspw", "--data-root", layout.root, "--protocol", "zsl",
+            "--out", out, "--no-progress", "--checkpoint", checkpoint_file, "--img-scale", "256,256"]  # fmt: skip
+    res = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    result = read_result(out)
+    model = result["model"]
+    assert model["weights"] == f"ov2vss-released:sha256={file_sha256(checkpoint_file)}"
+    assert model["options"]["parameters"] == 259_946_350 and model["options"]["chain"] == "released"
+    assert model["options"]["img_scale"] == "256,256" and "checkpoint" not in model["options"]
+    assert result["dataset"]["num_frames"] == 4  # t = 0, 1, 2 take the fallback; t = 3 the 5-frame clip
+    assert result["metrics"]["miou"] is not None
+
+    for bad, message in ((tmp_path / "none.pth", "file not found"), (out, "not a readable PyTorch checkpoint")):
+        res = CliRunner().invoke(cli, [str(a) for a in [*args[:-4], "--checkpoint", bad, "--overwrite"]])
+        assert res.exit_code == 2 and message in res.output and res.output.count("\n") == 1, res.output
+    res = CliRunner().invoke(cli, [str(a) for a in args[:-4] + ["--overwrite"]])
+    assert res.exit_code == 2 and "ov2vss needs --checkpoint FILE" in res.output
+
+
+def test_a_checkpoint_of_the_resnet_variant_is_refused_naming_the_keys():
+    """The released ResNet-101 config: same head, another backbone; one error names the first keys."""
+    keys = json.loads((fixture_folder("ov2vss/r101") / "keys.json").read_text())["keys"]
+    state = {k: torch.empty(shape, dtype=getattr(torch, dtype)) for k, (dtype, shape, _) in keys.items()}
+    with pytest.raises(OvbenchError) as err:
+        ReleasedOV2VSS().load_checkpoint(state, "r101.pth")
+    message = str(err.value)
+    assert message.startswith("--checkpoint r101.pth: does not fit the released OV2VSS (vitb config): missing ")
+    assert "missing backbone.blocks.0.attn.proj.bias" in message and "unexpected backbone.bn1.bias" in message
+    assert " more" in message and message.count("\n") == 0

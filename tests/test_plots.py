@@ -40,10 +40,10 @@ def ablation_files(tmp_path):
     for i, on in enumerate(GRID[1:], start=1):
         options = {"stf": False, "rfe": False, "vte": False, **on}
         for protocol in ("gzsl", "zsl"):
-            r = make_result("ov2vss", protocol=protocol, split="vspw-80-44", options=options, seed=10 + i)
+            r = make_result("ov2vss-lite", protocol=protocol, split="vspw-80-44", options=options, seed=10 + i)
             files.append(write(tmp_path / "ablation", f"ov2vss-{i}-{protocol}", with_vc(r, 70 + 4 * i, 64 + 4 * i)))
     for protocol in ("gzsl", "zsl"):
-        r = make_result("catseg-frame", protocol=protocol, split="vspw-80-44", seed=10)
+        r = make_result("ov2vss-lite-frame", protocol=protocol, split="vspw-80-44", seed=10)
         files.append(write(tmp_path / "ablation", f"catseg-{protocol}", with_vc(r, 68.0, None)))
     return files
 
@@ -104,7 +104,7 @@ def test_plot_all_renders_what_applies(ablation_files, baseline_files, tmp_path)
     res = plot("all", *baseline_files, "--out", tmp_path / "a", "--formats", "png")
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["mvc.png", "per-class.png", "seen-unseen.png"]
-    assert "skipped ablation: no ov2vss or catseg-frame result" in res.output
+    assert "skipped ablation: no ov2vss-lite or ov2vss-lite-frame result" in res.output
     res = plot("all", *ablation_files[:2], *baseline_files, "--out", tmp_path / "b", "--formats", "png")
     assert res.exit_code == 0, res.output
     assert len(list((tmp_path / "b").glob("*.png"))) == 4 and "skipped" not in res.output

@@ -275,7 +275,7 @@ def test_training_stops_at_the_first_non_finite_weight_and_keeps_the_last_good_c
 
 def test_training_refuses_lr_inf_on_the_command_line(tmp_path):
     layout = make_camvid(tmp_path, videos={"train": {"0016E5": ["00001"]}})
-    res = invoke("train", "--model", "catseg-frame", "--dataset", "camvid", "--data-root", layout.root,
+    res = invoke("train", "--model", "ov2vss-lite-frame", "--dataset", "camvid", "--data-root", layout.root,
                  "--subset", "train", "--out", tmp_path / "run", "--lr", "inf", "--pretrained", "none")  # fmt: skip
     assert res.exit_code == 2 and "--lr inf is not a finite number" in res.output
     assert not (tmp_path / "run").exists()

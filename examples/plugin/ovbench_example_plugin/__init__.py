@@ -11,7 +11,7 @@ import hashlib
 
 import numpy as np
 
-from ovbench.models import Option, VideoModel
+from ovbench.api import Option, VideoModel
 
 
 def name_colour(name: str) -> np.ndarray:
