@@ -72,7 +72,6 @@ class TrainingFreeCLIP(VideoModel):
         self.amp_dtype = autocast_dtype(cfg["dtype"], device)
         self._mean = torch.tensor(MEAN, device=device).view(3, 1, 1)
         self._std = torch.tensor(STD, device=device).view(3, 1, 1)
-        self.prompts: list[list[str]] = []
         self.timing = {"backbone_s": 0.0, "total_s": 0.0}
 
     @property
@@ -86,7 +85,6 @@ class TrainingFreeCLIP(VideoModel):
             quick_gelu=self.quick_gelu,
             dtype="fp32" if self.amp_dtype is None else str(self.amp_dtype).removeprefix("torch."),
             num_templates=len(self.text.templates),
-            prompts=self.prompts,
         )
         return info
 
@@ -125,8 +123,7 @@ class TrainingFreeCLIP(VideoModel):
         return logits
 
     def predict_video(self, video, vocabulary: Sequence[VocabularyEntry]) -> Iterator[tuple[int, np.ndarray]]:
-        self.prompts = [list(v.prompts) for v in vocabulary]
-        text, owner = self.text.queries(self.prompts)
+        text, owner = self.text.queries([list(v.prompts) for v in vocabulary])
         with torch.inference_mode():
             for index in video.scored_indices:
                 start = time.perf_counter()

@@ -113,7 +113,6 @@ class OV2VSS(TrainableVideoModel):
             self._weights = f"{clip_weights}+head:{checkpoint.name}:sha256={file_digest(checkpoint / WEIGHTS)}"
         self._mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
         self._std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
-        self.prompts: list[list[str]] = []
         self._train_cache: OrderedDict[tuple, tuple] = OrderedDict()
 
     @staticmethod
@@ -136,7 +135,7 @@ class OV2VSS(TrainableVideoModel):
 
     def describe(self) -> dict:
         info = super().describe()
-        info.update(quick_gelu=self.quick_gelu, prompts=self.prompts, num_templates=len(self.text.templates),
+        info.update(quick_gelu=self.quick_gelu, num_templates=len(self.text.templates),
                     dtype="fp32" if self.amp_dtype is None else str(self.amp_dtype).removeprefix("torch."))  # fmt: skip
         return info
 
@@ -218,7 +217,6 @@ class OV2VSS(TrainableVideoModel):
         return features
 
     def predict_video(self, video, vocabulary: Sequence[VocabularyEntry]) -> Iterator[tuple[int, np.ndarray]]:
-        self.prompts = [list(v.prompts) for v in vocabulary]
         text, owner, classes = self._texts(vocabulary)
         features = self.frame_features(video)
         self.network.eval()

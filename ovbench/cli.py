@@ -180,7 +180,7 @@ def evaluate(dataset, data_root, subset, split_name, protocol, max_videos, max_f
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.option("--model", "model_name", required=True, help="A trainable registered model (e.g. ov2vss).")
+@click.option("--model", "model_name", required=True, help="A trainable registered model (see `ovbench list models`).")
 @click.option("--dataset", type=click.Choice(DATASET_NAMES), required=True)
 @click.option("--data-root", type=click.Path(path_type=Path), default=None, help="Default $OVBENCH_DATA.")
 @click.option("--subset", default="train", show_default=True)

@@ -79,6 +79,14 @@ def _checksum(payload: Mapping) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def _differing(there: Any, now: Any) -> tuple[Any, Any]:
+    """The parts of two identity fields that differ: for two mappings, only their differing keys."""
+    if isinstance(there, dict) and isinstance(now, dict):
+        keys = sorted(k for k in set(there) | set(now) if there.get(k) != now.get(k))
+        return {k: there.get(k) for k in keys}, {k: now.get(k) for k in keys}
+    return there, now
+
+
 def _canonical(value: Any) -> Any:
     """``value`` as it reads back from JSON (tuples become lists), so identities compare equal."""
     return json.loads(json.dumps(value, sort_keys=True, default=str))
@@ -153,9 +161,10 @@ class PartialStore:
         if not isinstance(saved_identity, dict):
             return
         differences = [
-            f"{name} {saved_identity.get(name)!r} there, {self.identity.get(name)!r} now"
+            f"{name} {there!r} there, {now!r} now"
             for name in sorted(set(saved_identity) | set(self.identity))
             if saved_identity.get(name) != self.identity.get(name)
+            for there, now in [_differing(saved_identity.get(name), self.identity.get(name))]
         ]
         shown = "; ".join(differences[:4]) + ("; …" if len(differences) > 4 else "")
         raise OvbenchError(

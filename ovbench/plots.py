@@ -178,62 +178,72 @@ def _nice_limit(value: float, floor: float = 5.0) -> float:
 
 # --------------------------------------------------------------------------- ablation
 
-MODULES = ("stf", "rfe", "vte")
-ABLATION_MODELS = ("ov2vss-lite", "ov2vss-lite-frame")
 ABLATION_METRICS = (("miou", "mIoU"), ("hiou", "hIoU"), ("mvc8", "mVC8"), ("mvc16", "mVC16"))
 
 
-def module_set(options: dict) -> tuple[str, ...]:
-    return tuple(m for m in MODULES if options.get(m))
+def switches(results: Sequence[dict]) -> tuple[str, ...]:
+    """The boolean options whose value differs among ``results`` (one model's), in the order declared."""
+    names: list[str] = []
+    for r in results:
+        names += [k for k, v in r["model"]["options"].items() if isinstance(v, bool) and k not in names]
+    return tuple(k for k in names if len({bool(r["model"]["options"].get(k)) for r in results}) > 1)
 
 
-def module_label(modules: tuple[str, ...]) -> str:
-    """(), ("stf",), ... -> "none", "+STF", "+STF+RFE", ..."""
-    return "+" + "+".join(m.upper() for m in modules) if modules else "none"
+def switched_on(options: dict, names: Sequence[str]) -> tuple[str, ...]:
+    return tuple(k for k in names if options.get(k))
 
 
-def _module_order(modules: tuple[str, ...]) -> tuple:
-    return len(modules), tuple(MODULES.index(m) for m in modules)
+def switch_label(on: tuple[str, ...]) -> str:
+    """(), ("a",), ("a", "b") -> "none", "+A", "+A+B"."""
+    return "+" + "+".join(k.upper() for k in on) if on else "none"
 
 
-def is_ablation_result(result: dict) -> bool:
-    return result["model"]["name"] in ABLATION_MODELS or any(m in result["model"]["options"] for m in MODULES)
+def _ablations(loaded: Sequence[tuple[Path, dict]], strict: bool) -> list[tuple[tuple, str, tuple, list]]:
+    """(group key, model name, switches, members) for every model with options switched on and off."""
+    found = []
+    for key, members in _groups(loaded).items():
+        by_model: dict[str, list[tuple[Path, dict]]] = defaultdict(list)
+        for path, r in members:
+            by_model[r["model"]["name"]].append((path, r))
+        for name, runs in by_model.items():
+            names = switches([r for _, r in runs])
+            if names:
+                found.append((key, name, names, runs))
+            elif strict:
+                raise NotApplicable(
+                    f"{runs[0][0]}: model {name!r} has no boolean option that differs among its results on "
+                    f"{group_title(key)}; the ablation plot compares one model's results with options switched on and off"
+                )
+    if not found:
+        raise NotApplicable("no results of one model with boolean options switched on and off among the inputs")
+    return found
 
 
 @_style
 def ablation_figure(loaded: Sequence[tuple[Path, dict]], strict: bool = True) -> Figure:
-    """Grouped bars: one group per module set (from options stf/rfe/vte), one bar per metric.
+    """Grouped bars: one panel per model and dataset/split/protocol, one group per set of its boolean
+    options switched on (those that differ among its results), one bar per metric.
 
-    ``strict``: a result of another model is an error; otherwise it is left out.
+    ``strict``: a result of a model without such options is an error; otherwise it is left out.
     """
-    for path, r in loaded:
-        if strict and not is_ablation_result(r):
-            raise NotApplicable(
-                f"{path}: model {r['model']['name']!r} has no stf/rfe/vte options; the ablation plot takes "
-                f"{' and '.join(ABLATION_MODELS)} results"
-            )
-    loaded = [(p, r) for p, r in loaded if is_ablation_result(r)]
-    if not loaded:
-        raise NotApplicable(f"no {' or '.join(ABLATION_MODELS)} result (with stf/rfe/vte options) among the inputs")
-    groups = _groups(loaded)
     cells = []
-    for key, members in groups.items():
-        by_modules: dict[tuple, tuple[Path, dict]] = {}
+    for key, name, names, members in _ablations(loaded, strict):
+        by_set: dict[tuple, tuple[Path, dict]] = {}
         for path, r in members:
-            modules = module_set(r["model"]["options"])
-            if modules in by_modules:
+            on = switched_on(r["model"]["options"], names)
+            if on in by_set:
                 raise OvbenchError(
-                    f"{by_modules[modules][0]} and {path} are both '{module_label(modules)}' on "
-                    f"{group_title(key)}; pass one result per module set"
+                    f"{by_set[on][0]} and {path} are both '{switch_label(on)}' on {group_title(key)}; "
+                    "pass one result per set of options"
                 )
-            by_modules[modules] = (path, r)
-        order = sorted(by_modules, key=_module_order)
-        results = [by_modules[m][1] for m in order]
+            by_set[on] = (path, r)
+        order = sorted(by_set, key=lambda on: (len(on), tuple(names.index(k) for k in on)))
+        results = [by_set[on][1] for on in order]
         metrics = [(k, t) for k, t in ABLATION_METRICS if any(r["metrics"][k] is not None for r in results)]
-        cells.append((key, order, results, metrics))
-    most = max(len(c[1]) for c in cells)
+        cells.append((key, name, order, results, metrics))
+    most = max(len(c[2]) for c in cells)
     fig = _figure(max(4.8, 1.25 * most + 1.6) * min(len(cells), 2), 3.4 * math.ceil(len(cells) / 2))
-    for ax, (key, order, results, metrics) in zip(_axes_grid(fig, len(cells)), cells):
+    for ax, (key, name, order, results, metrics) in zip(_axes_grid(fig, len(cells)), cells):
         x = np.arange(len(order))
         width = 0.8 / max(1, len(metrics))
         top = 0.0
@@ -245,9 +255,9 @@ def ablation_figure(loaded: Sequence[tuple[Path, dict]], strict: bool = True) ->
             ax.bar_label(bars, labels=[f"{v:.1f}" if v is not None else "n/a" for v in values], padding=1.5,
                          fontsize=6.5)  # fmt: skip
             top = max(top, *heights)
-        ax.set_xticks(x, [module_label(m) for m in order])
+        ax.set_xticks(x, [switch_label(on) for on in order])
         ax.set_ylim(0, _nice_limit(top) * 1.04)
-        ax.set_xlabel("video modules on the frame-wise model")
+        ax.set_xlabel(f"{name}: options switched on")
         ax.set_ylabel("score (%)")
         ax.grid(axis="x", visible=False)
         note = " (mIoU over unseen classes)" if key[3] == "zsl" else ""
@@ -276,11 +286,16 @@ def _series_index(groups: dict[tuple, list[tuple[Path, dict]]]) -> dict[str, int
 
 
 def series_labels(results: Sequence[dict]) -> list[str]:
-    """Like :func:`ovbench.reports.model_labels`, but module switches read "ov2vss +STF+RFE"."""
+    """Like :func:`ovbench.reports.model_labels`, but boolean switches read "name +STF+RFE"."""
+    by_name: dict[str, list[dict]] = defaultdict(list)
+    for r in results:
+        by_name[r["model"]["name"]].append(r)
     labels = []
-    for r, keys in zip(results, differing_options(results, skip=MODULES)):
+    for r in results:
         name, options = r["model"]["name"], r["model"]["options"]
-        label = name + (f" {module_label(module_set(options))}" if is_ablation_result(r) else "")
+        names = switches(by_name[name])
+        keys = [k for k in differing_options(by_name[name])[by_name[name].index(r)] if k not in names]
+        label = name + (f" {switch_label(switched_on(options, names))}" if names else "")
         labels.append(label + (f" ({', '.join(option_text(k, options[k]) for k in keys)})" if keys else ""))
     return labels
 
@@ -655,6 +670,7 @@ def plot_qualitative(
 
 __all__ = [
     "BUILDERS", "CAMVID_COLORS", "CITYSCAPES_COLORS", "KINDS", "NotApplicable", "ablation_figure",
-    "bit_palette", "module_label", "module_set", "mvc_figure", "palette", "per_class_figure", "pick_frames",
-    "plot_all", "plot_qualitative", "plot_results", "qualitative_figure", "save_figure", "seen_unseen_figure",
+    "bit_palette", "mvc_figure", "palette", "per_class_figure", "pick_frames", "plot_all", "plot_qualitative",
+    "plot_results", "qualitative_figure", "save_figure", "seen_unseen_figure", "switch_label", "switched_on",
+    "switches",
 ]  # fmt: skip

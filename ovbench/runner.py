@@ -123,7 +123,7 @@ def run_model(
     start = time.perf_counter()
     vocabulary = [VocabularyEntry(c.name, c.prompts) for c in protocol.vocabulary(split)]
     vocabulary_lut = protocol.vocabulary_lut(split)
-    info = _model_info(model_name, model)  # before any video: what identifies the configuration
+    info = _model_info(model_name, model, vocabulary)  # before any video: what identifies the configuration
     identity = run_identity(model_name, info, model.device, dataset, split, protocol, WINDOW_SIZES)
     cache = None
     if prediction_cache is not None:
@@ -214,9 +214,11 @@ def _later(a: tuple[int, dict] | None, b: tuple[int, dict]) -> tuple[int, dict]:
     return b if a is None or b[0] > a[0] else a
 
 
-def _model_info(model_name: str, model: VideoModel) -> dict:
-    """The result's ``model`` block, as it reads back from JSON."""
-    return _canonical({"name": model_name, "options": model.describe(), "weights": model.weights})
+def _model_info(model_name: str, model: VideoModel, vocabulary: Sequence[VocabularyEntry]) -> dict:
+    """The result's ``model`` block, as it reads back from JSON: the model's own description plus the
+    prompt names it was asked for (recorded here, so ``describe()`` need not remember its last call)."""
+    options = {**model.describe(), "prompts": [list(v.prompts) for v in vocabulary]}
+    return _canonical({"name": model_name, "options": options, "weights": model.weights})
 
 
 def _pngs_exist(folder: Path, record: VideoRecord) -> bool:
@@ -307,7 +309,7 @@ def _run_video(
         for future in pending:  # a saved video's PNGs exist before its partial result does
             future.result()
         if cached is None:
-            info = _model_info(model_name, model)
+            info = _model_info(model_name, model, vocabulary)
         if entry is not None:
             entry.commit(info)
             entry = None

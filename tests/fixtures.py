@@ -282,3 +282,22 @@ def make_camvid(
             lines += list((extra_lines or {}).get(subset, ()))
             (root / f"{subset}.txt").write_text("\n".join(lines) + "\n")
     return layout
+
+
+def make_camvid_sequences(root: Path, videos: Mapping[str, int], size: tuple[int, int] = (12, 16), seed: int = 0) -> Path:
+    """A CamVid-layout val subset, ``videos[sequence]`` = frame count, whose labels move slowly (so
+    GT-stable pixels exist, for temporal consistency)."""
+    rng = np.random.default_rng(seed)
+    (root / "val").mkdir(parents=True)
+    (root / "valannot").mkdir()
+    lines = []
+    for video, n in videos.items():
+        base = rng.integers(0, 12, size=size, dtype=np.uint8)  # 11 = void
+        for t in range(n):
+            label = np.roll(base, t // 4, axis=1)
+            name = f"{video}_{t:05d}.png"
+            Image.fromarray(rng.integers(0, 255, (*size, 3), dtype=np.uint8)).save(root / "val" / name)
+            Image.fromarray(label).save(root / "valannot" / name)
+            lines.append(f"val/{name} valannot/{name}")
+    (root / "val.txt").write_text("\n".join(lines) + "\n")
+    return root

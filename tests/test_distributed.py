@@ -8,20 +8,18 @@ rank 0: 0002AB (9), 0016E5 (18); rank 1: 0001TP (11), 0003CD (13), 0006R0 (3).
 from __future__ import annotations
 
 import json
-import os
 import random
 import socket
 import subprocess
 import sys
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from fixtures import make_camvid_sequences
+from run_helpers import SAME, VIDEOS, invoke, run_args, subprocess_env
 
 from ovbench import registry
-from ovbench.cli import cli
 from ovbench.distributed import Dist, shard
 from ovbench.errors import OvbenchError
 from ovbench.evaluator import Evaluator, Tally
@@ -29,18 +27,11 @@ from ovbench.metrics import VideoConsistency
 from ovbench.protocols import get_protocol
 from ovbench.results import read_result
 from ovbench.splits import load_split
-from test_run_evaluate import make_camvid
-
-TESTS = Path(__file__).resolve().parent
-VIDEOS = {"0001TP": 11, "0006R0": 3, "0016E5": 18, "0002AB": 9, "0003CD": 13}
-MODELS = "pattern=scaling_models:Pattern"
-registry.register("pattern", "scaling_models:Pattern")
-SAME = ("metrics", "confusion_matrix", "model", "dataset", "split", "protocol", "main_metric", "main_score")
 
 
 @pytest.fixture(scope="module")
 def camvid(tmp_path_factory):
-    return make_camvid(tmp_path_factory.mktemp("data") / "camvid", videos=VIDEOS, seed=1)
+    return make_camvid_sequences(tmp_path_factory.mktemp("data") / "camvid", VIDEOS, seed=1)
 
 
 @pytest.fixture(scope="module")
@@ -50,24 +41,6 @@ def single(camvid, tmp_path_factory):
     res = invoke(camvid, out)
     assert res.exit_code == 0, res.output
     return read_result(out)
-
-
-def invoke(camvid, out, *extra):
-    args = ["run", "--model", "pattern", "--dataset", "camvid", "--data-root", camvid, "--out", out, "--no-progress"]
-    return CliRunner().invoke(cli, [str(a) for a in [*args, *extra]], catch_exceptions=False)
-
-
-def subprocess_env(tmp_path, **extra) -> dict:
-    env = dict(os.environ, OVBENCH_EXTRA_MODELS=MODELS, OVBENCH_CACHE=str(tmp_path / "cache"), OMP_NUM_THREADS="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
-    env.pop("WORLD_SIZE", None)
-    env.update(extra)
-    return env
-
-
-def run_args(camvid, out, *extra) -> list[str]:
-    return ["run", "--model", "pattern", "--dataset", "camvid", "--data-root", str(camvid), "--out", str(out),
-            "--no-progress", *map(str, extra)]  # fmt: skip
 
 
 def torchrun(tmp_path, *args, nproc=2, timeout=120):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,21 @@ def test_the_harness_imports_no_model_package():
     for path, modules in imported_modules("ovbench").items():
         models = {m for m in modules if top(m) in PLUGINS + NEUTRAL}
         assert not models, f"{path} imports a model package: {sorted(models)}"
+
+
+def test_the_harness_names_no_model():
+    """No string in ``ovbench/`` names a registered model or a model package (``clip`` is left out: in
+    the harness it is a video clip)."""
+    from importlib.metadata import entry_points
+
+    names = {ep.name for ep in entry_points(group="ovbench.models")} - {"clip"}
+    names |= set(PLUGINS + NEUTRAL) | {"catseg-frame"}
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")(?![\w-])")
+    for path in sorted((ROOT / "ovbench").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found = pattern.search(node.value)
+                assert found is None, f"{path.relative_to(ROOT)}:{node.lineno} names {found.group(1)!r}"
 
 
 def test_the_api_names_exist():

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from fixtures import make_camvid_sequences
+from tiny_clip import register_tiny_clip
 
 from ov2vss_lite.clips import farthest_index, random_extra_index, reference_indices
 from ov2vss_lite.model import OV2VSS, CatSegFrame
@@ -20,8 +22,6 @@ from ovbench.protocols import get_protocol
 from ovbench.runner import run_model
 from ovbench.splits import load_split
 from ovbench.training import Sampler, TrainConfig, latest_checkpoint, seen_vocabulary, train
-from test_run_evaluate import make_camvid
-from tiny_clip import register_tiny_clip
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_CAMVID = ROOT / ".." / "shared" / "data" / "camvid"
@@ -140,7 +140,7 @@ def test_any_vocabulary_size_works():
 
 @pytest.fixture
 def camvid_train(tmp_path):
-    root = make_camvid(tmp_path / "camvid", videos={"0001TP": 14, "0006R0": 6})
+    root = make_camvid_sequences(tmp_path / "camvid", {"0001TP": 14, "0006R0": 6})
     (root / "val").rename(root / "train")
     (root / "valannot").rename(root / "trainannot")
     lines = (root / "val.txt").read_text().replace("val/", "train/").replace("valannot/", "trainannot/")

@@ -35,7 +35,7 @@ def with_vc(result: dict, mvc8: float, mvc16: float | None) -> dict:
 
 @pytest.fixture
 def ablation_files(tmp_path):
-    """OV2VSS module grid on VSPW (gzsl and zsl), plus the frame-wise model without module options."""
+    """The ov2vss-lite module grid on VSPW (gzsl and zsl); the modules-off run has no mVC16."""
     files = []
     for i, on in enumerate(GRID[1:], start=1):
         options = {"stf": False, "rfe": False, "vte": False, **on}
@@ -43,7 +43,8 @@ def ablation_files(tmp_path):
             r = make_result("ov2vss-lite", protocol=protocol, split="vspw-80-44", options=options, seed=10 + i)
             files.append(write(tmp_path / "ablation", f"ov2vss-{i}-{protocol}", with_vc(r, 70 + 4 * i, 64 + 4 * i)))
     for protocol in ("gzsl", "zsl"):
-        r = make_result("ov2vss-lite-frame", protocol=protocol, split="vspw-80-44", seed=10)
+        r = make_result("ov2vss-lite", protocol=protocol, split="vspw-80-44", seed=10,
+                        options={"stf": False, "rfe": False, "vte": False})
         files.append(write(tmp_path / "ablation", f"catseg-{protocol}", with_vc(r, 68.0, None)))
     return files
 
@@ -104,8 +105,8 @@ def test_plot_all_renders_what_applies(ablation_files, baseline_files, tmp_path)
     res = plot("all", *baseline_files, "--out", tmp_path / "a", "--formats", "png")
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["mvc.png", "per-class.png", "seen-unseen.png"]
-    assert "skipped ablation: no ov2vss-lite or ov2vss-lite-frame result" in res.output
-    res = plot("all", *ablation_files[:2], *baseline_files, "--out", tmp_path / "b", "--formats", "png")
+    assert "skipped ablation: no results of one model with boolean options switched on and off" in res.output
+    res = plot("all", *ablation_files[:4], *baseline_files, "--out", tmp_path / "b", "--formats", "png")
     assert res.exit_code == 0, res.output
     assert len(list((tmp_path / "b").glob("*.png"))) == 4 and "skipped" not in res.output
     res = plot("seen-unseen", *baseline_files, "--out", tmp_path / "c", "--formats", "svg", "--name", "su")
@@ -218,10 +219,10 @@ def test_ablation_grid_order_labels_and_metrics(ablation_files):
 
 def test_ablation_errors(ablation_files, baseline_files, tmp_path):
     res = plot("ablation", ablation_files[0], baseline_files[0], "--out", tmp_path)
-    assert res.exit_code == 2 and "model 'clip' has no stf/rfe/vte options" in res.output
+    assert res.exit_code == 2 and "model 'clip' has no boolean option that differs among its results" in res.output
     twin = write(tmp_path / "twin", "twin", json.loads(Path(ablation_files[0]).read_text()))
-    res = plot("ablation", ablation_files[0], twin, "--out", tmp_path)
-    assert res.exit_code == 2 and "are both '+STF' on vspw val · vspw-80-44 · gzsl" in res.output
+    res = plot("ablation", ablation_files[0], ablation_files[2], twin, "--out", tmp_path)
+    assert res.exit_code == 2 and "are both 'none' on vspw val · vspw-80-44 · gzsl" in res.output  # rfe off; stf is on in all
 
 
 def test_seen_unseen_and_mvc_content(baseline_files):

@@ -15,6 +15,7 @@ from ovbench.cli import cli
 from ovbench.errors import OvbenchError
 from ovbench.models import Option, parse_option_args, resolve_options
 from ovbench.results import read_result
+from ovbench.splits import load_split
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTIONS = (
@@ -92,13 +93,13 @@ def _ovbench(site, *args, cwd):
 
 
 def test_example_plugin_installs_and_runs(plugin_site, tmp_path):
-    from test_run_evaluate import make_camvid
+    from fixtures import make_camvid_sequences
 
     listed = _ovbench(plugin_site, "list", "models", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert "colour-prototypes  (ovbench-example-plugin)" in listed.stdout
     assert "--smooth  default False" in listed.stdout
-    camvid = make_camvid(tmp_path / "camvid")
+    camvid = make_camvid_sequences(tmp_path / "camvid", {"0001TP": 11, "0006R0": 3})
     runs = {}
     for smooth in ("--no-smooth", "--smooth"):
         out = tmp_path / f"{smooth}.json"
@@ -106,6 +107,7 @@ def test_example_plugin_installs_and_runs(plugin_site, tmp_path):
                         camvid, "--out", out, "--downsample", "2", smooth, "--no-progress", cwd=tmp_path)  # fmt: skip
         assert done.returncode == 0, done.stderr
         runs[smooth] = read_result(out)
-    assert runs["--smooth"]["model"] == {"name": "colour-prototypes",
-                                         "options": {"downsample": 2, "smooth": True}, "weights": None}  # fmt: skip
+    prompts = [list(c.prompts) for c in load_split("camvid-7-4").classes]  # recorded by the harness
+    assert runs["--smooth"]["model"] == {"name": "colour-prototypes", "weights": None,
+                                         "options": {"downsample": 2, "smooth": True, "prompts": prompts}}  # fmt: skip
     assert runs["--smooth"]["metrics"] != runs["--no-smooth"]["metrics"]  # the option reaches the model

@@ -9,6 +9,8 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from fixtures import make_camvid_sequences
+from run_helpers import SAME, VIDEOS, invoke, run_args, subprocess_env
 
 from ovbench import registry
 from ovbench.cli import cli
@@ -17,13 +19,11 @@ from ovbench.datasets.base import Video
 from ovbench.errors import DataError
 from ovbench.frame_reader import FrameReader
 from ovbench.results import read_result
-from test_distributed import SAME, VIDEOS, invoke, run_args, subprocess_env
-from test_run_evaluate import make_camvid
 
 
 @pytest.fixture(scope="module")
 def camvid(tmp_path_factory):
-    return make_camvid(tmp_path_factory.mktemp("data") / "camvid", videos=VIDEOS, seed=1)
+    return make_camvid_sequences(tmp_path_factory.mktemp("data") / "camvid", VIDEOS, seed=1)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,8 @@ def test_partials_of_another_configuration_are_refused_with_the_difference(camvi
     assert "options {'shift': 0} there, {'shift': 1} now" in res.output and "--overwrite" in res.output
     res = invoke(camvid, out, "--overwrite", "--shift", "1")  # discards them and starts over
     assert res.exit_code == 0, res.output
-    assert read_result(out)["model"]["options"] == {"shift": 1} and not partial.exists()
+    options = read_result(out)["model"]["options"]
+    assert options["shift"] == 1 and set(options) == {"shift", "prompts"} and not partial.exists()
 
 
 def test_a_file_from_another_configuration_is_run_again(camvid, single, tmp_path):
@@ -211,7 +212,7 @@ def test_frame_reader_serves_scored_frames_and_masks_in_order(camvid):
 
 
 def test_a_bad_mask_in_a_worker_is_one_clear_error(tmp_path):
-    root = make_camvid(tmp_path / "camvid", videos={"0001TP": 3})
+    root = make_camvid_sequences(tmp_path / "camvid", {"0001TP": 3})
     (root / "valannot" / "0001TP_00001.png").write_bytes(b"not a png")
     dataset = open_dataset("camvid", root, "val")
     reader = FrameReader(dataset, dataset.videos(), [True], workers=1)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from fixtures import make_camvid_sequences
 from PIL import Image
 
 from ovbench import registry
@@ -25,27 +26,9 @@ SIZE = (12, 16)  # H, W
 VIDEOS = {"0001TP": 11, "0006R0": 3}
 
 
-def make_camvid(root, videos=VIDEOS, seed=0):
-    """A CamVid-layout val subset whose labels move slowly (so GT-stable pixels exist)."""
-    rng = np.random.default_rng(seed)
-    (root / "val").mkdir(parents=True)
-    (root / "valannot").mkdir()
-    lines = []
-    for video, n in videos.items():
-        base = rng.integers(0, 12, size=SIZE, dtype=np.uint8)  # 11 = void
-        for t in range(n):
-            label = np.roll(base, t // 4, axis=1)
-            name = f"{video}_{t:05d}.png"
-            Image.fromarray(rng.integers(0, 255, (*SIZE, 3), dtype=np.uint8)).save(root / "val" / name)
-            Image.fromarray(label).save(root / "valannot" / name)
-            lines.append(f"val/{name} valannot/{name}")
-    (root / "val.txt").write_text("\n".join(lines) + "\n")
-    return root
-
-
 @pytest.fixture
 def camvid(tmp_path):
-    return make_camvid(tmp_path / "camvid")
+    return make_camvid_sequences(tmp_path / "camvid", VIDEOS, SIZE)
 
 
 def gt_histogram(root) -> np.ndarray:
@@ -83,7 +66,9 @@ def test_constant_model_scores_equal_hand_count(camvid, tmp_path):
     assert m["mvc8"] == 100.0
     assert m["mvc16"] is None  # no video has more than 16 frames
     assert r["dataset"]["num_videos"] == 2 and r["dataset"]["num_frames"] == 14
+    prompts = r["model"]["options"].pop("prompts")  # recorded by the harness, one list per class asked for
     assert r["model"]["options"] == {"label": 3}  # the speed-only knob is not a score option
+    assert prompts[4] == ["pavement", "sidewalk"] and len(prompts) == 11
     assert np.asarray(r["confusion_matrix"]["matrix"]).sum() == gt.sum()
 
 
