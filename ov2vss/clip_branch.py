@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from clip_toolkit.dense import dense_tokens as toolkit_dense_tokens
 from clip_toolkit.loading import quiet_root_logger
 from clip_toolkit.text import encode_text, template_sets
 
@@ -37,34 +38,7 @@ def build_clip() -> nn.Module:
 
 def dense_tokens(clip: nn.Module, images: torch.Tensor) -> torch.Tensor:
     """B×577×512 projected tokens (class token first) of B×3×H×W network inputs."""
-    visual = clip.visual
-    x = F.interpolate(images, size=CLIP_RESOLUTION, mode="bilinear", align_corners=False)
-    x = visual.conv1(x).flatten(2).transpose(1, 2)  # B×576×768
-    x = torch.cat([visual.class_embedding.expand(x.shape[0], 1, -1), x], dim=1)
-    x = x + _positions(visual.positional_embedding, x.shape[1])
-    x = visual.ln_pre(x)
-    blocks = visual.transformer.resblocks
-    for block in blocks[:-1]:
-        x = block(x)
-    x = _value_path(blocks[-1], x)
-    return visual.ln_post(x) @ visual.proj
-
-
-def _positions(table: torch.Tensor, tokens: int) -> torch.Tensor:
-    if tokens == table.shape[0]:
-        return table
-    side, target = int((table.shape[0] - 1) ** 0.5), int((tokens - 1) ** 0.5)
-    grid = table[1:].reshape(1, side, side, -1).permute(0, 3, 1, 2)
-    grid = F.interpolate(grid, size=(target, target), mode="bicubic", align_corners=False)
-    return torch.cat([table[:1], grid[0].reshape(table.shape[1], -1).T])
-
-
-def _value_path(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    attn = block.attn
-    width = x.shape[-1]
-    v = F.linear(block.ln_1(x), attn.in_proj_weight[2 * width :], attn.in_proj_bias[2 * width :])
-    x = x + attn.out_proj(v)
-    return x + block.mlp(block.ln_2(x))
+    return toolkit_dense_tokens(clip, images, CLIP_RESOLUTION, residual="token")[0]
 
 
 def class_embeddings(clip: nn.Module, classes: Sequence[Sequence[str]], tokenizer=None,

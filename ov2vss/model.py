@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ov2vss.checkpoint import checkpoint_parameter_count, file_sha256, read_checkpoint
+from ov2vss.checkpoint import checkpoint_parameter_count, read_checkpoint
 from ov2vss.clip_branch import class_embeddings
 from ov2vss.clips import released_clip, stf_chain
 from ov2vss.network import VIDEO_CLIP, ReleasedOV2VSS
@@ -30,6 +30,7 @@ from ovbench.api import (
     atomic_path,
     cache_dir,
     cache_key,
+    file_sha256,
 )
 
 BACKGROUND = "background"

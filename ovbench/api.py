@@ -10,6 +10,7 @@ from typing import Any
 
 from ovbench.atomic import atomic_path, write_text
 from ovbench.cache import cache_dir, cache_key
+from ovbench.checkpoints import file_sha256, load_mapped_state, official_key, read_state_dict
 from ovbench.datasets.base import Video
 from ovbench.errors import OvbenchError
 from ovbench.models import NO_PREDICTION, Option, VideoModel, VocabularyEntry
@@ -18,7 +19,8 @@ _TRAINING = ("TrainableVideoModel", "TrainingSample", "latest_checkpoint", "WEIG
 
 __all__ = [
     "NO_PREDICTION", "Option", "OvbenchError", "Video", "VideoModel", "VocabularyEntry",
-    "atomic_path", "cache_dir", "cache_key", "write_text", *_TRAINING,
+    "atomic_path", "cache_dir", "cache_key", "file_sha256", "load_mapped_state", "official_key", "read_state_dict",
+    "write_text", *_TRAINING,
 ]  # fmt: skip
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PLUGINS = ("baselines", "ov2vss", "ov2vss_lite")
+PLUGINS = ("baselines", "catseg", "ov2vss", "ov2vss_lite")
 NEUTRAL = ("clip_toolkit",)
 
 

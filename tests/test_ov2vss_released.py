@@ -13,18 +13,18 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from released_weights import CAMVID, expected_sha256, fixture_folder, released_state, state_digest
 from PIL import Image
+from released_weights import CAMVID, expected_sha256, fixture_folder, released_state, state_digest
 from safetensors.torch import load_file
 
-from ov2vss.checkpoint import file_sha256, load_state, read_checkpoint
+from ov2vss.checkpoint import load_state, read_checkpoint
 from ov2vss.clips import released_clip, stf_chain
 from ov2vss.model import OV2VSS
 from ov2vss.network import ReleasedOV2VSS
 from ov2vss.pipeline import network_input, network_size, rescaled_size
 from ov2vss.sam import SAMImageEncoder, relative_positions
 from ov2vss.stf import PyramidPool
-from ovbench.api import VocabularyEntry
+from ovbench.api import VocabularyEntry, file_sha256
 from ovbench.errors import OvbenchError
 
 

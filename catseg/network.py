@@ -1,0 +1,135 @@
+"""The released CAT-Seg ViT-B/16 at test time (the official sliding-window protocol of ``eval.sh``).
+
+Per 384×384 view: dense CLIP tokens (the fine-tuned OpenAI ViT-B/16, last block on its value path
+with the *class token's* input as residual, as the release's ``forward_dense``), the outputs of
+blocks 3 and 7 upsampled by transposed convs (``upsample1``/``upsample2``) as decoder guidance, the
+single-template text embeddings, the cosine cost volume, and the projections of the appearance,
+decoder and text guidance that the aggregator reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from catseg.aggregator import Aggregator
+from catseg.checkpoint import MODEL, joined_attention
+from clip_toolkit.dense import dense_tokens
+from clip_toolkit.loading import quiet_root_logger
+from clip_toolkit.text import encode_text
+from ovbench.api import load_mapped_state
+
+CLIP_RESOLUTION = (384, 384)
+GRID = 24
+GUIDANCE_BLOCKS = (3, 7)  # 0-based ViT blocks whose outputs the release hooks for ViT-B/16
+TEMPLATE = "A photo of a {} in the scene"  # PROMPT_ENSEMBLE_TYPE "single"
+# CLIP's pixel statistics ×255 (the release's CLIP_PIXEL_MEAN/STD), RGB.
+CLIP_MEAN = (122.7709383, 116.7460125, 104.09373615)
+CLIP_STD = (68.5005327, 66.6321579, 70.32316305)
+
+KEY_PREFIXES = (
+    ("clip.", "sem_seg_head.predictor.clip_model."),
+    ("upsample1.", "upsample1."),
+    ("upsample2.", "upsample2."),
+    ("aggregator.", "sem_seg_head.predictor.transformer."),
+)
+# Saved by the release and not read here: CLIP's unused logit scale, and the shifted-window masks,
+# which the port computes itself (``aggregator.shifted_window_mask``; equal, tested).
+UNUSED_KEYS = ("sem_seg_head.predictor.clip_model.logit_scale",) + tuple(
+    f"sem_seg_head.predictor.transformer.layers.{i}.swin_block.block_2.attn_mask" for i in (0, 1)
+)
+
+
+class CATSeg(nn.Module):
+    def __init__(self):
+        super().__init__()
+        import open_clip
+
+        with quiet_root_logger():
+            self.clip = open_clip.create_model("ViT-B-16-quickgelu", pretrained=None)
+        self.upsample1 = nn.ConvTranspose2d(768, 256, 2, stride=2)
+        self.upsample2 = nn.ConvTranspose2d(768, 128, 4, stride=4)
+        self.aggregator = Aggregator()
+
+    def load_checkpoint(self, state, source, ignored: tuple[str, ...] = ()) -> None:
+        load_mapped_state(self, joined_attention(state), source, prefixes=KEY_PREFIXES,
+                          ignored=UNUSED_KEYS + ignored, model=MODEL)  # fmt: skip
+
+    def text_embeddings(self, classes: Sequence[Sequence[str]]) -> torch.Tensor:
+        """T×1×512: the release uses only each class's first synonym (``get_text_embeds``)."""
+        import open_clip
+
+        tokens = open_clip.get_tokenizer("ViT-B-16")([TEMPLATE.format(synonyms[0]) for synonyms in classes])
+        return F.normalize(encode_text(self.clip, tokens).float(), dim=-1)[:, None]
+
+    def forward(self, views: torch.Tensor, text: torch.Tensor, boundaries: dict | None = None) -> torch.Tensor:
+        """``views``: B×3×384×384 RGB in 0..255; ``text``: T×P×512 -> B×T×96×96 logits."""
+        inputs = self.aggregator_inputs(views, text, boundaries)
+        logits = self.aggregator.aggregate(inputs["cost_embed"], inputs["appearance"], inputs["text"], inputs["decoder"])
+        if boundaries is not None:
+            boundaries["slide.logits"] = logits
+        return logits
+
+    def aggregator_inputs(self, views: torch.Tensor, text: torch.Tensor, boundaries: dict | None = None) -> dict:
+        """The CLIP side of each view: embedded costs and the projected appearance, decoder and text guidance."""
+        mean = torch.tensor(CLIP_MEAN, device=views.device).view(1, 3, 1, 1)
+        std = torch.tensor(CLIP_STD, device=views.device).view(1, 3, 1, 1)
+        tokens, (block3, block7) = dense_tokens(
+            self.clip, (views - mean) / std, CLIP_RESOLUTION, residual="cls", keep=GUIDANCE_BLOCKS
+        )
+        as_map = lambda x: x[:, 1:].transpose(1, 2).reshape(x.shape[0], -1, GRID, GRID)  # noqa: E731
+        res3, res4, res5 = as_map(tokens), self.upsample1(as_map(block3)), self.upsample2(as_map(block7))
+        text = text[None].expand(views.shape[0], -1, -1, -1)  # B×T×P×C
+        costs = torch.einsum("bchw,btpc->bpthw", F.normalize(res3, dim=1), F.normalize(text, dim=-1))
+        agg = self.aggregator
+        b, p, t = costs.shape[:3]
+        embedded = agg.conv1(costs.permute(0, 2, 1, 3, 4).reshape(b * t, p, GRID, GRID))
+        embedded = embedded.reshape(b, t, -1, GRID, GRID).permute(0, 2, 1, 3, 4)  # B×128×T×24×24
+        text_mean = text.mean(dim=-2)
+        inputs = {
+            "cost_embed": embedded,
+            "appearance": agg.guidance_projection(res3),
+            "decoder": [proj(g) for proj, g in zip(agg.decoder_guidance_projection, (res4, res5))],
+            "text": agg.text_guidance_projection(text_mean / text_mean.norm(dim=-1, keepdim=True)),
+        }
+        if boundaries is not None:
+            boundaries.update({
+                "slide.clip_dense_features": tokens, "slide.img_feats": res3, "slide.guidance.res3": res3,
+                "slide.guidance.res4": res4, "slide.guidance.res5": res5, "slide.cost_volume": costs,
+                "slide.cost_embed": embedded, "slide.proj_guidance": inputs["appearance"],
+                "slide.proj_decoder_guidance.0": inputs["decoder"][0], "slide.proj_decoder_guidance.1": inputs["decoder"][1],
+                "slide.proj_text_guidance": inputs["text"],
+            })  # fmt: skip
+        return inputs
+
+
+def sliding_views(image: torch.Tensor, crop: int = 384, overlap: float = 0.333,
+                  size: tuple[int, int] = (640, 640)) -> torch.Tensor:  # fmt: skip
+    """The release's 5 test views of a 3×H×W image (0..255): the image squashed to 640×640 cut into
+    crop×crop windows at stride int(crop·(1 − overlap)) = 256 (row-major), then the whole image
+    squashed to crop×crop."""
+    stride = int(crop * (1 - overlap))
+    squashed = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False)[0]
+    crops = [squashed[:, y : y + crop, x : x + crop]
+             for y in range(0, size[0] - crop + 1, stride) for x in range(0, size[1] - crop + 1, stride)]  # fmt: skip
+    whole = F.interpolate(image[None], size=(crop, crop), mode="bilinear", align_corners=False)[0]
+    return torch.stack([*crops, whole])
+
+
+def merged_probabilities(logits: torch.Tensor, original_size: tuple[int, int], crop: int = 384,
+                         overlap: float = 0.333, size: tuple[int, int] = (640, 640)) -> torch.Tensor:  # fmt: skip
+    """T×H₀×W₀ class probabilities from the 5 views' B×T×96×96 logits, as the release merges them:
+    resized to the crop, sigmoid, crops folded onto 640×640 and divided by their overlap count, the
+    global view resized to 640×640, the two averaged, then resized to the original frame."""
+    stride = int(crop * (1 - overlap))
+    probs = torch.sigmoid(F.interpolate(logits, size=(crop, crop), mode="bilinear", align_corners=False))
+    whole = F.interpolate(probs[-1:], size=size, mode="bilinear", align_corners=False)
+    crops = probs[:-1]
+    columns = crops.flatten(1).T[None]  # 1×(T·crop²)×L, as nn.Fold reads nn.Unfold's layout
+    folded = F.fold(columns, size, crop, stride=stride)
+    count = F.fold(F.unfold(torch.ones(1, 1, *size, device=logits.device), crop, stride=stride), size, crop, stride=stride)
+    merged = (folded / count + whole) / 2
+    return F.interpolate(merged, size=original_size, mode="bilinear", align_corners=False)[0]
