@@ -1,7 +1,7 @@
 """CAT-Seg (Cho et al., CVPR 2024), ViT-B/16, as released (KU-CVLAB/CAT-Seg @ 6d3a188, configs/vitb_384.yaml
 with eval.sh's sliding-window protocol), ported from the authors' code; loads their checkpoint file.
 
-Work in progress, built in slices: the CLIP side (dense features, guidance, text, cost volume and the
-guidance projections) equals the official code; the aggregator, decoder, view merge and the ovbench
-model come next. Quirks of the release are kept and documented where they are computed.
+The sliding-window protocol is complete and equals the official code (``tests/test_catseg_released.py``);
+the whole-image path and ViT-L/14 are not ported yet. Quirks of the release are kept and documented
+where they are computed.
 """

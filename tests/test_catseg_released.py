@@ -162,3 +162,40 @@ def test_merge_is_the_fold_average_with_the_global_view():
         count[:, y : y + 384, x : x + 384] += 1
     whole = torch.nn.functional.interpolate(probs[4:], size=(640, 640), mode="bilinear", align_corners=False)[0]
     assert torch.allclose(merged, (canvas / count + whole) / 2, atol=1e-6)
+
+
+class FrameList:
+    def __init__(self, frames, scored):
+        self.frames, self.scored_indices = frames, tuple(scored)
+
+    def __len__(self):
+        return len(self.frames)
+
+    def __getitem__(self, i):
+        return self.frames[i]
+
+    def frame_size(self, i):
+        return self.frames[i].shape[:2]
+
+
+def test_the_model_labels_a_frame_as_the_official_code_does(state, folder, tmp_path):
+    import numpy as np
+    from PIL import Image
+    from released_weights import CAMVID
+
+    from catseg.model import CATSegModel
+    from ovbench.api import VocabularyEntry, file_sha256
+
+    if not (CAMVID / "val").is_dir():
+        pytest.skip(f"{CAMVID} is absent")
+    path = tmp_path / "model_base.pth"
+    torch.save({"model": dict(state), "iteration": 0}, path)
+    model = CATSegModel(checkpoint=str(path), batch_size=2)  # batching the views is speed only
+    assert model.parameter_count == 154_289_378 and model.weights == f"catseg-released:sha256={file_sha256(path)}"
+    names = json.loads((folder / "case.json").read_text())["cases"]["camvid11_480x360"]["vocabulary"]
+    frame = np.asarray(Image.open(CAMVID / "val" / "0016E5_08085.png").convert("RGB"))
+    (index, labels), = model.predict_video(FrameList([frame], [0]), [VocabularyEntry(n, (n,)) for n in names])
+    official = load_file(str(folder / "expected_camvid11_480x360.safetensors"))["slide.pred"].numpy()
+    assert index == 0 and labels.shape == (360, 480) and (labels == official).mean() >= 0.9999
+    with pytest.raises(OvbenchError, match="catseg needs --checkpoint FILE"):
+        CATSegModel()
