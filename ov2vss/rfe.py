@@ -12,28 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ov2vss.attention import CrossAttention
 from ov2vss.stf import PyramidPool
 
 TRAINING_CLASSES = 81
-
-
-class CrossAttention(nn.Module):
-    """Multi-head attention of queries over keys = values; q/k/v without bias (``MulitHeadAttention``)."""
-
-    def __init__(self, dim: int = 256, heads: int = 8):
-        super().__init__()
-        self.heads = heads
-        self.q_proj = nn.Linear(dim, dim, bias=False)
-        self.k_proj = nn.Linear(dim, dim, bias=False)
-        self.v_proj = nn.Linear(dim, dim, bias=False)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, queries: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:  # N×C, M×C -> N×C
-        n, c = queries.shape
-        split = lambda x: x.reshape(x.shape[0], self.heads, c // self.heads).transpose(0, 1)  # noqa: E731
-        q, k, v = split(self.q_proj(queries)), split(self.k_proj(memory)), split(self.v_proj(memory))
-        out = F.scaled_dot_product_attention(q, k, v)  # scale 1/√(C/heads), as the release
-        return self.proj(out.transpose(0, 1).reshape(n, c))
 
 
 class RandomFrameEnhancement(nn.Module):

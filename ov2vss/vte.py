@@ -9,25 +9,9 @@ Frames are independent: no state passes from one to the next (the paper's figure
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-
-class _CrossAttention(nn.Module):
-    def __init__(self, dim: int, heads: int):
-        super().__init__()
-        self.heads = heads
-        self.q_proj = nn.Linear(dim, dim, bias=False)
-        self.k_proj = nn.Linear(dim, dim, bias=False)
-        self.v_proj = nn.Linear(dim, dim, bias=False)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, queries: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:  # B×N×C, B×M×C
-        b, n, c = queries.shape
-        split = lambda x: x.reshape(b, x.shape[1], self.heads, c // self.heads).transpose(1, 2)  # noqa: E731
-        out = F.scaled_dot_product_attention(split(self.q_proj(queries)), split(self.k_proj(memory)),
-                                             split(self.v_proj(memory)))  # fmt: skip
-        return self.proj(out.transpose(1, 2).reshape(b, n, c))
+from ov2vss.attention import CrossAttention
 
 
 class _QuickGELU(nn.Module):
@@ -38,7 +22,7 @@ class _QuickGELU(nn.Module):
 class PromptLayer(nn.Module):
     def __init__(self, dim: int, heads: int):
         super().__init__()
-        self.cross_attn = _CrossAttention(dim, heads)
+        self.cross_attn = CrossAttention(dim, heads)
         self.norm1 = nn.LayerNorm(dim)
         self.norm3 = nn.LayerNorm(dim)
         self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), _QuickGELU(), nn.Dropout(0.0), nn.Linear(4 * dim, dim))

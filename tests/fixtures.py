@@ -301,3 +301,19 @@ def make_camvid_sequences(root: Path, videos: Mapping[str, int], size: tuple[int
             lines.append(f"val/{name} valannot/{name}")
     (root / "val.txt").write_text("\n".join(lines) + "\n")
     return root
+
+
+class FrameList:
+    """A video as ovbench hands it to models: random access to H×W×3 uint8 RGB frames."""
+
+    def __init__(self, frames, scored):
+        self.frames, self.scored_indices = frames, tuple(scored)
+
+    def __len__(self):
+        return len(self.frames)
+
+    def __getitem__(self, i):
+        return self.frames[i]
+
+    def frame_size(self, i):
+        return self.frames[i].shape[:2]

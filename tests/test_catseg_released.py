@@ -8,6 +8,7 @@ import json
 
 import pytest
 import torch
+from fixtures import FrameList
 from released_weights import expected_sha256, fixture_folder, released_state, state_digest
 from safetensors.torch import load_file
 
@@ -162,20 +163,6 @@ def test_merge_is_the_fold_average_with_the_global_view():
         count[:, y : y + 384, x : x + 384] += 1
     whole = torch.nn.functional.interpolate(probs[4:], size=(640, 640), mode="bilinear", align_corners=False)[0]
     assert torch.allclose(merged, (canvas / count + whole) / 2, atol=1e-6)
-
-
-class FrameList:
-    def __init__(self, frames, scored):
-        self.frames, self.scored_indices = frames, tuple(scored)
-
-    def __len__(self):
-        return len(self.frames)
-
-    def __getitem__(self, i):
-        return self.frames[i]
-
-    def frame_size(self, i):
-        return self.frames[i].shape[:2]
 
 
 def test_the_model_labels_a_frame_as_the_official_code_does(state, folder, tmp_path):

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from fixtures import FrameList
 from PIL import Image
 from released_weights import CAMVID, expected_sha256, fixture_folder, released_state, state_digest
 from safetensors.torch import load_file
@@ -288,22 +289,6 @@ def test_clip_indices_follow_the_released_rules():
     assert stf_chain(released_clip(20, 101), "figure") == (11, 14, 17, 20)
     with pytest.raises(ValueError):
         released_clip(5, 5)
-
-
-class FrameList:
-    """A video as ovbench hands it to models: random access to H×W×3 uint8 RGB frames."""
-
-    def __init__(self, frames, scored):
-        self.frames, self.scored_indices = frames, tuple(scored)
-
-    def __len__(self):
-        return len(self.frames)
-
-    def __getitem__(self, i):
-        return self.frames[i]
-
-    def frame_size(self, i):
-        return self.frames[i].shape[:2]
 
 
 @pytest.fixture(scope="module")
