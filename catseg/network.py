@@ -17,8 +17,9 @@ from torch import nn
 
 from catseg.aggregator import Aggregator
 from catseg.checkpoint import MODEL, joined_attention
+from clip_toolkit import MEAN, STD
 from clip_toolkit.dense import dense_tokens
-from clip_toolkit.loading import quiet_root_logger
+from clip_toolkit.loading import untrained_clip
 from clip_toolkit.text import encode_text
 from ovbench.api import load_mapped_state
 
@@ -26,9 +27,9 @@ CLIP_RESOLUTION = (384, 384)
 GRID = 24
 GUIDANCE_BLOCKS = (3, 7)  # 0-based ViT blocks whose outputs the release hooks for ViT-B/16
 TEMPLATE = "A photo of a {} in the scene"  # PROMPT_ENSEMBLE_TYPE "single"
-# CLIP's pixel statistics ×255 (the release's CLIP_PIXEL_MEAN/STD), RGB.
-CLIP_MEAN = (122.7709383, 116.7460125, 104.09373615)
-CLIP_STD = (68.5005327, 66.6321579, 70.32316305)
+# CLIP's pixel statistics on the 0..255 scale (the release's CLIP_PIXEL_MEAN/STD), RGB.
+CLIP_MEAN = tuple(255 * m for m in MEAN)
+CLIP_STD = tuple(255 * s for s in STD)
 
 KEY_PREFIXES = (
     ("clip.", "sem_seg_head.predictor.clip_model."),
@@ -46,17 +47,14 @@ UNUSED_KEYS = ("sem_seg_head.predictor.clip_model.logit_scale",) + tuple(
 class CATSeg(nn.Module):
     def __init__(self):
         super().__init__()
-        import open_clip
-
-        with quiet_root_logger():
-            self.clip = open_clip.create_model("ViT-B-16-quickgelu", pretrained=None)
+        self.clip = untrained_clip("ViT-B-16-quickgelu")
         self.upsample1 = nn.ConvTranspose2d(768, 256, 2, stride=2)
         self.upsample2 = nn.ConvTranspose2d(768, 128, 4, stride=4)
         self.aggregator = Aggregator()
 
-    def load_checkpoint(self, state, source, ignored: tuple[str, ...] = ()) -> None:
-        load_mapped_state(self, joined_attention(state), source, prefixes=KEY_PREFIXES,
-                          ignored=UNUSED_KEYS + ignored, model=MODEL)  # fmt: skip
+    def load_checkpoint(self, state, source) -> None:
+        load_mapped_state(self, joined_attention(state), source, prefixes=KEY_PREFIXES, ignored=UNUSED_KEYS,
+                          model=MODEL)  # fmt: skip
 
     def text_embeddings(self, classes: Sequence[Sequence[str]]) -> torch.Tensor:
         """T×1×512: the release uses only each class's first synonym (``get_text_embeds``)."""

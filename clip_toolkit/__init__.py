@@ -1,8 +1,8 @@
 """CLIP pieces shared by model packages: open_clip loading, prompt templates and text embedding,
-positional-embedding interpolation, CLIP's pixel statistics.
+dense tokens, positional-embedding interpolation, CLIP's pixel statistics.
 
-A neutral package: model packages (``baselines``, ``ov2vss``, ``ov2vss_lite``) import it, never one
-another, and it imports nothing of theirs.
+A neutral package: model packages (``baselines``, ``catseg``, ``ov2vss``, ``ov2vss_lite``) import it,
+never one another, and it imports nothing of theirs.
 """
 
 # OpenAI CLIP pixel statistics (open_clip.OPENAI_DATASET_MEAN / _STD).

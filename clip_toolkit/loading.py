@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 from pathlib import Path
 
 import torch
 
-from ovbench.api import OvbenchError
+from ovbench.api import OvbenchError, file_sha256
 
 CHECKPOINT_SUFFIXES = {".bin", ".pt", ".pth", ".safetensors", ".npz"}
 
@@ -19,11 +18,8 @@ def _looks_like_path(value: str) -> bool:
 
 
 def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
+    """The first 16 hex digits of the file's SHA-256, as weights identifiers carry it."""
+    return file_sha256(path)[:16]
 
 
 @contextlib.contextmanager
@@ -94,6 +90,15 @@ def load_clip(backbone: str, pretrained: str, quick_gelu: bool, seed: int, devic
     if not hasattr(model, "visual") or not hasattr(model.visual, "transformer"):
         raise OvbenchError(f"--backbone {backbone}: only ViT image towers are supported by these baselines")
     return model, open_clip.get_tokenizer(backbone), identifier
+
+
+def untrained_clip(architecture: str = "ViT-B-16-quickgelu"):
+    """A randomly initialised open_clip model of ``architecture``, to receive the weights a port maps in
+    from its own checkpoint file (eval mode)."""
+    import open_clip
+
+    with quiet_root_logger():
+        return open_clip.create_model(architecture, pretrained=None).eval()
 
 
 def autocast_dtype(setting: str, device: str) -> torch.dtype | None:

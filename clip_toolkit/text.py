@@ -10,9 +10,8 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 
-from ovbench.api import atomic_path, cache_dir, cache_key
+from ovbench.api import cached_tensor
 
 
 def template_sets() -> dict[str, tuple]:
@@ -66,20 +65,8 @@ class TextEmbedder:
         self._cache: dict[tuple[str, ...], torch.Tensor] = {}
 
     def _cached_name(self, name: str, per_template: bool = False) -> torch.Tensor:
-        key = cache_key(name=name, per_template=per_template, **self._identity)
-        path = cache_dir("text") / f"{key}.safetensors"
-        try:
-            if path.is_file():
-                return load_file(path, device=str(self.device))["embedding"]
-        except Exception:  # a damaged or unreadable entry is recomputed, never trusted
-            pass
-        embedding = self._embed_name(name, per_template)
-        try:
-            with atomic_path(path) as tmp:
-                save_file({"embedding": embedding.contiguous().cpu()}, str(tmp))
-        except OSError:  # an unwritable cache only costs the recomputation next time
-            pass
-        return embedding
+        return cached_tensor("text", lambda: self._embed_name(name, per_template), load_to=self.device,
+                             name=name, per_template=per_template, **self._identity)  # fmt: skip
 
     def _embed_name(self, name: str, per_template: bool = False) -> torch.Tensor:
         """E (templates averaged) or M×E (one unit vector per template)."""

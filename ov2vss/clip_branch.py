@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from clip_toolkit.dense import dense_tokens as toolkit_dense_tokens
-from clip_toolkit.loading import quiet_root_logger
+from clip_toolkit.loading import untrained_clip
 from clip_toolkit.text import encode_text, template_sets
 
 CLIP_RESOLUTION = (384, 384)
@@ -30,10 +30,7 @@ CLIP_ARCHITECTURE = "ViT-B-16-quickgelu"
 
 def build_clip() -> nn.Module:
     """An untrained open_clip ViT-B/16 (QuickGELU) to receive the checkpoint's CLIP weights."""
-    import open_clip
-
-    with quiet_root_logger():
-        return open_clip.create_model(CLIP_ARCHITECTURE, pretrained=None)
+    return untrained_clip(CLIP_ARCHITECTURE)
 
 
 def dense_tokens(clip: nn.Module, images: torch.Tensor) -> torch.Tensor:

@@ -27,9 +27,7 @@ from ovbench.api import (
     OvbenchError,
     VideoModel,
     VocabularyEntry,
-    atomic_path,
-    cache_dir,
-    cache_key,
+    cached_tensor,
     file_sha256,
 )
 
@@ -123,24 +121,13 @@ class OV2VSS(VideoModel):
 
     def _cached_class(self, synonyms: tuple[str, ...]) -> torch.Tensor:
         import open_clip
-        from safetensors.torch import load_file, save_file
 
-        key = cache_key(kind="ov2vss-class-text", weights=self._sha256, synonyms=list(synonyms),
-                        open_clip=open_clip.__version__, torch=torch.__version__)  # fmt: skip
-        path = cache_dir("text") / f"{key}.safetensors"
-        try:
-            if path.is_file():
-                return load_file(path)["embedding"]
-        except Exception:  # a damaged entry is recomputed, never trusted
-            pass
-        with torch.inference_mode():
-            embedding = class_embeddings(self.network.clip, [list(synonyms)])[0].cpu()
-        try:
-            with atomic_path(path) as tmp:
-                save_file({"embedding": embedding.contiguous()}, str(tmp))
-        except OSError:  # an unwritable cache only costs the recomputation next time
-            pass
-        return embedding
+        def compute() -> torch.Tensor:
+            with torch.inference_mode():
+                return class_embeddings(self.network.clip, [list(synonyms)])[0].cpu()
+
+        return cached_tensor("text", compute, kind="ov2vss-class-text", weights=self._sha256, synonyms=list(synonyms),
+                             open_clip=open_clip.__version__, torch=torch.__version__)  # fmt: skip
 
 
 def _scale(text: str) -> tuple[int, int]:

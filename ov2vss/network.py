@@ -57,8 +57,8 @@ class ReleasedOV2VSS(nn.Module):
         self.vte = VideoTextEncoding()
         self.corr = CostVolumeHead()
 
-    def load_checkpoint(self, state, source, ignored: tuple[str, ...] = ()) -> None:
-        load_state(self, state, source, KEY_PREFIXES, UNUSED_KEYS + ignored)
+    def load_checkpoint(self, state, source) -> None:
+        load_state(self, state, source, KEY_PREFIXES, UNUSED_KEYS)
 
     def text_embeddings(self, names: list[str]) -> torch.Tensor:
         """C×80×512 class embeddings (``text_features_test``) of the class names, synonyms split at ", "."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ovbench.atomic import atomic_path, write_text
-from ovbench.cache import cache_dir, cache_key
+from ovbench.cache import cache_dir, cache_key, cached_tensor
 from ovbench.checkpoints import file_sha256, load_mapped_state, official_key, read_state_dict
 from ovbench.datasets.base import Video
 from ovbench.errors import OvbenchError
@@ -19,7 +19,7 @@ _TRAINING = ("TrainableVideoModel", "TrainingSample", "latest_checkpoint", "WEIG
 
 __all__ = [
     "NO_PREDICTION", "Option", "OvbenchError", "Video", "VideoModel", "VocabularyEntry",
-    "atomic_path", "cache_dir", "cache_key", "file_sha256", "load_mapped_state", "official_key", "read_state_dict",
+    "atomic_path", "cache_dir", "cache_key", "cached_tensor", "file_sha256", "load_mapped_state", "official_key", "read_state_dict",
     "write_text", *_TRAINING,
 ]  # fmt: skip
 

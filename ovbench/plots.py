@@ -290,12 +290,12 @@ def series_labels(results: Sequence[dict]) -> list[str]:
     by_name: dict[str, list[dict]] = defaultdict(list)
     for r in results:
         by_name[r["model"]["name"]].append(r)
+    names = {name: switches(runs) for name, runs in by_name.items()}
     labels = []
-    for r in results:
+    for r, keys in zip(results, differing_options(results)):
         name, options = r["model"]["name"], r["model"]["options"]
-        names = switches(by_name[name])
-        keys = [k for k in differing_options(by_name[name])[by_name[name].index(r)] if k not in names]
-        label = name + (f" {switch_label(switched_on(options, names))}" if names else "")
+        keys = [k for k in keys if k not in names[name]]
+        label = name + (f" {switch_label(switched_on(options, names[name]))}" if names[name] else "")
         labels.append(label + (f" ({', '.join(option_text(k, options[k]) for k in keys)})" if keys else ""))
     return labels
 

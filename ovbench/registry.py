@@ -156,10 +156,7 @@ MODELS: Registry[type] = Registry(
     accepts=_is_model_class, expected="a subclass of ovbench.models.VideoModel", attr="Class",
 )  # fmt: skip
 
-# The names below keep the model registry's earlier functional interface.
-GROUP = MODELS.group
-EXTRA_ENV = MODELS.env
-ModelSpec = Spec
+# The model registry's earlier functional interface, still used by the CLI and tests.
 
 
 def register(name: str, target: str) -> None:
@@ -174,6 +171,3 @@ def available_models() -> dict[str, Spec]:
 def get_model_class(name: str) -> type:
     return MODELS.get(name)
 
-
-def load_spec(spec: Spec) -> type:
-    return MODELS.load(spec)

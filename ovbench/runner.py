@@ -155,10 +155,8 @@ def run_model(
 
     def compute():
         evaluator = Evaluator(split, protocol, WINDOW_SIZES)
-        last: tuple[int, dict] | None = None  # the model description after the last video, in video order
-        for position, entry in saved.items():
+        for entry in saved.values():
             evaluator.add(entry.tally)
-            last = _later(last, (position, entry.model))
         todo = [p for p in mine if p not in saved]
         frames = sum(len(videos[p].scored_indices) for p in todo)
         label = f"{model_name} [{dist.label}]" if dist.enabled else model_name
@@ -179,25 +177,23 @@ def run_model(
                     )  # fmt: skip
                     if partials is not None:
                         partials.save(record, tally, video_info)
-                    last = _later(last, (position, video_info))
                     progress.video()
         finally:
             if reader is not None:
                 reader.close()
-        return evaluator.totals(), last, frames, len(saved)
+        return evaluator.totals(), frames, len(saved)
 
     gathered = dist.gather(dist.agree(compute))
     if not dist.is_main:
         return None
     evaluator = Evaluator(split, protocol, WINDOW_SIZES)
-    last = None
-    for tally, rank_last, _, _ in gathered:
+    for tally, _, _ in gathered:
         evaluator.add(tally)
-        last = _later(last, rank_last) if rank_last is not None else last
     wall = time.perf_counter() - start
-    frames_run = sum(g[2] for g in gathered)
+    frames_run = sum(g[1] for g in gathered)
     result = _result(
-        model=last[1], dataset=dataset, videos=videos, split=split, protocol=protocol, evaluator=evaluator,
+        # describe() is pure: the description taken before the first video holds for every video
+        model=info, dataset=dataset, videos=videos, split=split, protocol=protocol, evaluator=evaluator,
         wall_s=wall, device=model.device, max_videos=max_videos, max_frames=max_frames,
     )  # fmt: skip
     result["timing"].update(
@@ -205,13 +201,9 @@ def run_model(
         frames_run=frames_run,
         processes=dist.world_size,
         workers=workers,
-        resumed_videos=sum(g[3] for g in gathered),
+        resumed_videos=sum(g[2] for g in gathered),
     )
     return result
-
-
-def _later(a: tuple[int, dict] | None, b: tuple[int, dict]) -> tuple[int, dict]:
-    return b if a is None or b[0] > a[0] else a
 
 
 def _model_info(model_name: str, model: VideoModel, vocabulary: Sequence[VocabularyEntry]) -> dict:

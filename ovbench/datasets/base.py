@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,21 +160,22 @@ class Dataset(abc.ABC):
         cannot be recorded in result and progress files) or a frame listed twice (scored twice)."""
         kept = []
         for video in videos:
-            problems = []
-            for frame in video.frames:
-                for kind, name in (("video", video.name), ("frame", frame.name)):
-                    if not _is_utf8(name):
-                        shown = str(frame.image).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-                        problems.append(f"{shown}: the {kind} name is not valid UTF-8; rename the file or folder")
-                        break
-            names = [f.name for f in video.frames]
-            for name in sorted({n for n in names if names.count(n) > 1}):
-                path = next(f.image for f in video.frames if f.name == name)
-                problems.append(
-                    f"{path}: frame {name} of video {video.name} is listed {names.count(name)} times; "
-                    "remove the duplicate lines from the subset's list file"
-                )
-            for message in dict.fromkeys(problems):
+            problems = [
+                f"{_shown(f.image)}: the frame name is not valid UTF-8; rename the file or folder"
+                for f in video.frames if not _is_utf8(f.name)
+            ]
+            if not _is_utf8(video.name):
+                problems.insert(0, f"{_shown(video.frames[0].image)}: the video name is not valid UTF-8; "
+                                   "rename the file or folder")  # fmt: skip
+            first = {}
+            for f in video.frames:
+                first.setdefault(f.name, f.image)
+            problems += [
+                f"{first[name]}: frame {name} of video {video.name} is listed {count} times; "
+                "remove the duplicate lines from the subset's list file"
+                for name, count in sorted(Counter(f.name for f in video.frames).items()) if count > 1
+            ]
+            for message in problems:
                 self._problem(message)
             if not problems:
                 kept.append(video)
@@ -184,6 +185,11 @@ class Dataset(abc.ABC):
         if frame.label is None:
             raise DataError(f"{frame.image}: frame has no ground-truth mask")
         return self.encoding.decode(frame.label)
+
+
+def _shown(path: Path) -> str:
+    """A path printable whatever bytes its name holds (undecodable ones as \\xNN)."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _is_utf8(name: str) -> bool:
