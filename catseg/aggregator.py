@@ -177,13 +177,13 @@ class Up(nn.Module):
 
 
 class Aggregator(nn.Module):
-    """Names as the release's ``sem_seg_head.predictor.transformer``."""
+    """Names as the release's ``sem_seg_head.predictor.transformer``; ``embed`` is CLIP's joint width."""
 
-    def __init__(self, templates: int = 1, hidden: int = 128):
+    def __init__(self, embed: int = 512, templates: int = 1, hidden: int = 128):
         super().__init__()
         self.conv1 = nn.Conv2d(templates, hidden, 7, padding=3)
-        self.guidance_projection = nn.Sequential(nn.Conv2d(512, 128, 3, padding=1), nn.ReLU())
-        self.text_guidance_projection = nn.Sequential(nn.Linear(512, 128), nn.ReLU())
+        self.guidance_projection = nn.Sequential(nn.Conv2d(embed, 128, 3, padding=1), nn.ReLU())
+        self.text_guidance_projection = nn.Sequential(nn.Linear(embed, 128), nn.ReLU())
         self.decoder_guidance_projection = nn.ModuleList(
             [nn.Sequential(nn.Conv2d(256, 32, 3, padding=1), nn.ReLU()),
              nn.Sequential(nn.Conv2d(128, 16, 3, padding=1), nn.ReLU())]

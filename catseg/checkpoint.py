@@ -15,7 +15,6 @@ import torch
 from ovbench.api import read_state_dict
 
 EXPECTED = "a CAT-Seg checkpoint (detectron2's {'model': ...}, such as the released model_base.pth)"
-MODEL = "the released CAT-Seg ViT-B/16 (configs/vitb_384.yaml)"
 
 
 def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:

@@ -14,7 +14,9 @@ from safetensors.torch import load_file
 
 from catseg.aggregator import shifted_window_mask
 from catseg.checkpoint import joined_attention, read_checkpoint
-from catseg.network import CATSeg, merged_probabilities, sliding_views
+from catseg.network import (
+    VIT_B, VIT_L, CATSeg, config_of, merged_probabilities, sliding_views, whole_probabilities, whole_view,
+)  # fmt: skip
 from catseg.pipeline import mapper_image
 from ovbench.errors import OvbenchError
 
@@ -134,6 +136,43 @@ def test_logits_probabilities_and_labels_equal_the_official_ones(network, folder
     tolerance = 1e-3 if expected["slide.sem_seg_probs"].dtype == torch.float16 else 1e-4  # measured 4.2e-7 (fp32)
     assert (probs - expected["slide.sem_seg_probs"].float()).abs().max() < tolerance
     assert (probs.argmax(0) == expected["slide.pred"].long()).float().mean() >= 0.9999
+
+
+@pytest.mark.parametrize("name", ["camvid11_480x360", "synonyms_320x240"])
+def test_the_whole_image_path_equals_the_official_one(network, folder, name):
+    """``TEST.SLIDING_WINDOW False``: padded to /32, one squashed view, sigmoid on the 96×96 map, the
+    no-op crop of ``sem_seg_postprocess``, bilinear to the frame (text: camvid11's, as above)."""
+    expected = load_file(str(folder / f"expected_{name}.safetensors"))
+    cases = json.loads((folder / "case.json").read_text())["cases"]
+    image = expected["input.image_uint8"].float()
+    with torch.inference_mode():
+        text = network.text_embeddings([[n] for n in cases["camvid11_480x360"]["vocabulary"]])
+        view = whole_view(image)
+        logits = network(view, text, stage="whole")
+        probs = whole_probabilities(logits, tuple(image.shape[-2:]), tuple(cases[name]["original_hw"]))
+    assert view.shape == (1, 3, 640, 864)
+    assert (logits - expected["whole.logits"]).abs().max() < 1e-4
+    assert (probs.argmax(0) == expected["whole.pred"].long()).float().mean() >= 0.9999
+
+
+def test_whole_view_pads_to_32_with_what_normalises_to_zero():
+    from catseg.network import CLIP_MEAN, CLIP_STD
+
+    image = torch.full((3, 33, 64), 7.0)
+    view = whole_view(image)
+    assert view.shape == (1, 3, 64, 64) and torch.equal(view[0, :, :33], image)
+    normalised = (view - torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)) / torch.tensor(CLIP_STD).view(1, 3, 1, 1)
+    assert torch.equal(normalised[0, :, 33:], torch.zeros(3, 31, 64))
+    logits = torch.randn(1, 2, 96, 96)
+    probs = whole_probabilities(logits, (640, 853), (20, 30))  # the crop keeps all of a 96x96 map
+    expected = torch.nn.functional.interpolate(torch.sigmoid(logits), size=(20, 30), mode="bilinear")[0]
+    assert torch.allclose(probs, expected)
+
+
+def test_the_configuration_is_told_by_the_checkpoint(state):
+    assert config_of(state) is VIT_B
+    wide = {"sem_seg_head.predictor.clip_model.visual.conv1.weight": torch.zeros(1024, 3, 14, 14)}
+    assert config_of(wide) is VIT_L and config_of({}) is VIT_B
 
 
 def test_test_resize_is_detectron2s_resize_shortest_edge(folder):
