@@ -117,14 +117,29 @@ class LinearAttentionLayer(nn.Module):
         self.k = nn.Linear(dim + guidance, dim)
         self.v = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, guidance: torch.Tensor) -> torch.Tensor:  # N×S×C, N×S×G
-        n, s, c = x.shape
+    def forward(self, x: torch.Tensor, guidance: torch.Tensor,
+                padding: tuple[torch.Tensor, torch.Tensor, int] | None = None) -> torch.Tensor:  # fmt: skip
+        """x: N×T×C, guidance N×T×G -> N×T×C. ``padding`` = (token C, guidance G, count): ``count`` copies
+        of one token join every sequence's keys and values, as the release's padding to 256 classes
+        does; their own outputs, which the release drops, are not computed, and their keys and values
+        enter the sums once, times ``count`` (the same sums, in another order)."""
+        n, t, c = x.shape
+        count = padding[2] if padding is not None else 0
+        s = t + count
+        phi = lambda y: F.elu(y.reshape(*y.shape[:-1], self.heads, -1)) + 1  # noqa: E731
         joined = torch.cat([x, guidance], dim=-1)
-        split = lambda t: t.reshape(n, s, self.heads, -1)  # noqa: E731
-        q, k, v = F.elu(split(self.q(joined))) + 1, F.elu(split(self.k(joined))) + 1, split(self.v(x)) / s
+        q, k = phi(self.q(joined)), phi(self.k(joined))
+        v = self.v(x).reshape(n, t, self.heads, -1) / s
         kv = torch.einsum("nshd,nshv->nhdv", k, v)
-        z = 1 / (torch.einsum("nlhd,nhd->nlh", q, k.sum(dim=1)) + self.eps)
-        return (torch.einsum("nlhd,nhdv,nlh->nlhv", q, kv, z) * s).reshape(n, s, c)
+        k_sum = k.sum(dim=1)
+        if count:
+            token, token_guidance = padding[0], padding[1]
+            k_pad = phi(self.k(torch.cat([token, token_guidance])))
+            v_pad = self.v(token).reshape(self.heads, -1) / s
+            kv = kv + count * torch.einsum("hd,hv->hdv", k_pad, v_pad)
+            k_sum = k_sum + count * k_pad
+        z = 1 / (torch.einsum("nlhd,nhd->nlh", q, k_sum) + self.eps)
+        return (torch.einsum("nlhd,nhdv,nlh->nlhv", q, kv, z) * s).reshape(n, t, c)
 
 
 class ClassLayer(nn.Module):
@@ -138,16 +153,17 @@ class ClassLayer(nn.Module):
         self.padding_guidance = nn.Parameter(torch.zeros(1, 1, guidance))
 
     def forward(self, x: torch.Tensor, text: torch.Tensor) -> torch.Tensor:  # B×C×T×H×W, B×T×G
+        """Per pixel, attention over the classes padded to 256 with the learned padding token (the
+        padded rows' outputs are dropped by the release, so only the real rows are computed)."""
         b, c, t, h, w = x.shape
         pooled = x.permute(0, 3, 4, 2, 1).reshape(b * h * w, t, c)  # 1×1 pooling at test: identity
-        guide = text
+        padding = None
         if t < PAD_CLASSES:
-            pooled = torch.cat([pooled, self.padding_tokens.expand(b * h * w, PAD_CLASSES - t, c)], dim=1)
-            guide = torch.cat([text, self.padding_guidance.expand(b, PAD_CLASSES - t, -1)], dim=1)
-        guide = guide.repeat_interleave(h * w, dim=0)
-        pooled = pooled + self.attention(self.norm1(pooled), guide)
+            padding = (self.norm1(self.padding_tokens[0, 0]), self.padding_guidance[0, 0], PAD_CLASSES - t)
+        guide = text.repeat_interleave(h * w, dim=0)
+        pooled = pooled + self.attention(self.norm1(pooled), guide, padding)
         pooled = pooled + self.MLP(self.norm2(pooled))
-        pooled = pooled[:, :t].reshape(b, h, w, t, c).permute(0, 4, 3, 1, 2)
+        pooled = pooled.reshape(b, h, w, t, c).permute(0, 4, 3, 1, 2)
         return x + pooled  # pooled already holds x: 2x + Δ, as released
 
 

@@ -19,7 +19,7 @@ from catseg.checkpoint import read_checkpoint
 from catseg.network import (
     TEMPLATE, CATSeg, config_of, merged_probabilities, sliding_views, whole_probabilities, whole_view,
 )  # fmt: skip
-from catseg.pipeline import LONG, SHORT, mapper_image
+from clip_toolkit.shortest_edge import LONG, SHORT, mapper_image
 from ovbench.api import Option, OvbenchError, VideoModel, VocabularyEntry, file_sha256
 
 SOURCE = "KU-CVLAB/CAT-Seg@6d3a188"

@@ -93,6 +93,7 @@ class CATSeg(nn.Module):
         import open_clip
 
         tokens = open_clip.get_tokenizer(self.config.clip)([TEMPLATE.format(synonyms[0]) for synonyms in classes])
+        tokens = tokens.to(self.upsample1.weight.device)
         return F.normalize(encode_text(self.clip, tokens).float(), dim=-1)[:, None]
 
     def forward(self, views: torch.Tensor, text: torch.Tensor, boundaries: dict | None = None,

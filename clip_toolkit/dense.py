@@ -44,12 +44,19 @@ def dense_tokens(
 
 def resized_positions(table: torch.Tensor, tokens: int) -> torch.Tensor:
     """The (1+hw)×W positional table for a square grid of ``tokens − 1`` patches: bicubic by size."""
-    if tokens == table.shape[0]:
+    side = int((tokens - 1) ** 0.5)
+    return table if tokens == table.shape[0] else grid_positions(table, (side, side))
+
+
+def grid_positions(table: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    """The (1+h·w)×W positional table of a (1+s²)×W one for an h×w patch grid: the class position
+    kept, the s×s grid resized bicubically by size (align_corners=False, no antialiasing)."""
+    side = int((table.shape[0] - 1) ** 0.5)
+    if (side, side) == tuple(grid):
         return table
-    side, target = int((table.shape[0] - 1) ** 0.5), int((tokens - 1) ** 0.5)
-    grid = table[1:].reshape(1, side, side, -1).permute(0, 3, 1, 2)
-    grid = F.interpolate(grid, size=(target, target), mode="bicubic", align_corners=False)
-    return torch.cat([table[:1], grid[0].reshape(table.shape[1], -1).T])
+    square = table[1:].reshape(1, side, side, -1).permute(0, 3, 1, 2)
+    resized = F.interpolate(square, size=tuple(grid), mode="bicubic", align_corners=False)
+    return torch.cat([table[:1], resized[0].reshape(table.shape[1], -1).T])
 
 
 def value_path(block: nn.Module, x: torch.Tensor, residual: str = "token") -> torch.Tensor:

@@ -17,7 +17,7 @@ from catseg.checkpoint import joined_attention, read_checkpoint
 from catseg.network import (
     VIT_B, VIT_L, CATSeg, config_of, merged_probabilities, sliding_views, whole_probabilities, whole_view,
 )  # fmt: skip
-from catseg.pipeline import mapper_image
+from clip_toolkit.shortest_edge import mapper_image
 from ovbench.errors import OvbenchError
 
 
@@ -225,3 +225,9 @@ def test_the_model_labels_a_frame_as_the_official_code_does(state, folder, tmp_p
     assert index == 0 and labels.shape == (360, 480) and (labels == official).mean() >= 0.9999
     with pytest.raises(OvbenchError, match="catseg needs --checkpoint FILE"):
         CATSegModel()
+
+
+@pytest.mark.parametrize(("config", "count"), [(VIT_B, 154_289_378), (VIT_L, 433_726_946)])
+def test_each_configuration_holds_the_official_parameter_count(config, count):
+    """Counts of the official models' state dicts (ViT-L/14 measured by building the official code)."""
+    assert sum(p.numel() for p in CATSeg(config).parameters()) == count

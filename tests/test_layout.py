@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PLUGINS = ("baselines", "catseg", "ov2vss", "ov2vss_lite")
+PLUGINS = ("baselines", "catseg", "ov2vss", "ov2vss_lite", "sanseg")
 NEUTRAL = ("clip_toolkit",)
 
 

@@ -308,9 +308,12 @@ def test_committed_reported_numbers():
     assert city == {"CLIP (vanilla)": [5.0], "MaskCLIP": [12.6, 24.9], "SCLIP": [32.2, 32.34], "ClearCLIP": [30.0],
                     "NACLIP": [35.5], "NACLIP + PAMR": [38.27]}  # fmt: skip
     assert all(e.dataset == "cityscapes" for e in entries if e.protocol == "all-classes")
-    catseg = {(e.backbone, e.dataset): e.metrics["miou"] for e in entries if e.protocol == "cross-dataset"}
-    assert catseg["CLIP ViT-B/16", "ade20k-150"] == 31.8 and catseg["CLIP ViT-L/14", "pascal-voc-20b"] == 82.5
-    assert len(catseg) == 12 and all(not e.match for e in entries if e.protocol == "cross-dataset")
+    catseg = {(e.method, e.backbone, e.dataset): e.metrics["miou"] for e in entries if e.protocol == "cross-dataset"}
+    assert catseg["CAT-Seg", "CLIP ViT-B/16", "ade20k-150"] == 31.8
+    assert catseg["CAT-Seg", "CLIP ViT-L/14", "pascal-voc-20b"] == 82.5
+    assert len(catseg) == 22 and all(not e.match for e in entries if e.protocol == "cross-dataset")
+    san = {(e.backbone, e.dataset): e.metrics for e in entries if e.method == "SAN"}
+    assert san["CLIP ViT-B/16", "ade20k-150"] == {"miou": 27.56, "fwiou": 56.14, "pixel_acc": 67.16}
     # The VSPW rows are the OV2VSS split exactly; the Cityscapes split of the source is unknown.
     assert {e.split for e in entries if e.dataset == "vspw"} == {"vspw-80-44"}
     assert {e.split for e in entries if e.dataset == "cityscapes"} == {None}

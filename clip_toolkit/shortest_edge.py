@@ -1,4 +1,5 @@
-"""detectron2's test resize as CAT-Seg's config sets it: ``ResizeShortestEdge(640, max_size=2560)``.
+"""detectron2's test resize as the CLIP segmenters built on it (CAT-Seg, SAN) configure it:
+``ResizeShortestEdge(640, max_size=2560)``.
 
 The shorter side becomes 640 (the longer one scaled alike, capped at 2560), sides rounded half up,
 resampled by PIL's bilinear filter on the uint8 frame (detectron2's ``ResizeTransform``).
