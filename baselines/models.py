@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -12,12 +13,14 @@ import torch.nn.functional as F
 from baselines.last_block import DenseCLIP
 from baselines.pamr import pamr
 from baselines.sliding import sliding_logits
-from clip_toolkit import MEAN, STD
 from clip_toolkit.loading import autocast_dtype, load_clip, resolve_quick_gelu
 from clip_toolkit.text import TEMPLATE_NAMES, TextEmbedder
 from ovbench.api import Option, OvbenchError, VideoModel, VocabularyEntry
 
 MAX_LONG_SIDE = 2048  # MMSeg Resize(scale=(2048, S), keep_ratio=True)
+# The SegDataPreProcessor statistics of the SCLIP, NACLIP and ClearCLIP code (CLIP's, rounded), 0..255, RGB.
+CLIP_PIXEL_MEAN, CLIP_PIXEL_STD = (122.771, 116.746, 104.094), (68.501, 66.632, 70.323)
+IMAGENET_PIXEL_MEAN, IMAGENET_PIXEL_STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)  # MaskCLIP's
 
 
 def common_options(logit_scale: float) -> tuple[Option, ...]:
@@ -46,6 +49,7 @@ class TrainingFreeCLIP(VideoModel):
 
     method: str = "clip"
     options = common_options(40.0)
+    pixel_mean, pixel_std = CLIP_PIXEL_MEAN, CLIP_PIXEL_STD
 
     def __init__(self, device: str = "cpu", dataset: str | None = None, **options):
         super().__init__(device=device, dataset=dataset, **options)
@@ -70,8 +74,8 @@ class TrainingFreeCLIP(VideoModel):
         identity = {"backbone": cfg["backbone"], "weights": self._weights, "quick_gelu": self.quick_gelu}
         self.text = TextEmbedder(clip, tokenizer, cfg["templates"], device, identity)
         self.amp_dtype = autocast_dtype(cfg["dtype"], device)
-        self._mean = torch.tensor(MEAN, device=device).view(3, 1, 1)
-        self._std = torch.tensor(STD, device=device).view(3, 1, 1)
+        self._mean = torch.tensor(self.pixel_mean, device=device).view(3, 1, 1)
+        self._std = torch.tensor(self.pixel_std, device=device).view(3, 1, 1)
         self.timing = {"backbone_s": 0.0, "total_s": 0.0}
 
     @property
@@ -85,6 +89,9 @@ class TrainingFreeCLIP(VideoModel):
             quick_gelu=self.quick_gelu,
             dtype="fp32" if self.amp_dtype is None else str(self.amp_dtype).removeprefix("torch."),
             num_templates=len(self.text.templates),
+            resize="OpenCV bilinear on uint8 (mmcv imresize)",
+            pixel_mean=list(self.pixel_mean),
+            pixel_std=list(self.pixel_std),
         )
         return info
 
@@ -105,13 +112,18 @@ class TrainingFreeCLIP(VideoModel):
 
         return run
 
+    def network_input(self, frame: np.ndarray) -> torch.Tensor:
+        """3×h×w: the H×W×3 uint8 frame as the official pipelines give it to the network — resized on
+        uint8 by OpenCV's bilinear filter (mmcv ``imresize``), then normalised (``SegDataPreProcessor``)."""
+        h, w = self.resized_size(*frame.shape[:2])
+        resized = cv2.resize(np.ascontiguousarray(frame), (w, h), interpolation=cv2.INTER_LINEAR)
+        image = torch.from_numpy(resized).to(self.device).permute(2, 0, 1).float()
+        return (image - self._mean) / self._std
+
     def frame_logits(self, frame: np.ndarray, text: torch.Tensor) -> torch.Tensor:
         """Q×H×W cosine similarities for one H×W×3 uint8 frame."""
         height, width = frame.shape[:2]
-        image = torch.from_numpy(np.array(frame)).to(self.device).permute(2, 0, 1).float().div_(255)
-        size = self.resized_size(height, width)
-        resized = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False)[0]
-        resized = (resized - self._mean) / self._std
+        resized = self.network_input(frame)
         cfg = self.config
         logits = sliding_logits(
             resized, cfg["crop"], cfg["stride"], cfg["batch_size"], self.dense.patch_size, self._crop_logits(text)
@@ -145,6 +157,7 @@ class MaskCLIP(TrainingFreeCLIP):
     """MaskCLIP (Zhou et al., ECCV 2022): value path in the last block, residual and FFN kept."""
 
     method = "maskclip"
+    pixel_mean, pixel_std = IMAGENET_PIXEL_MEAN, IMAGENET_PIXEL_STD
 
 
 class SCLIP(TrainingFreeCLIP):
