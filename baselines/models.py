@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from importlib import resources
 
 import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+import yaml
 
 from baselines.last_block import DenseCLIP
 from baselines.pamr import pamr
@@ -23,21 +25,33 @@ CLIP_PIXEL_MEAN, CLIP_PIXEL_STD = (122.771, 116.746, 104.094), (68.501, 66.632, 
 IMAGENET_PIXEL_MEAN, IMAGENET_PIXEL_STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)  # MaskCLIP's
 
 
-def common_options(logit_scale: float) -> tuple[Option, ...]:
+def settings(method: str) -> dict:
+    """``baselines/settings/<method>.yaml``: the method's official knobs and, per dataset, the geometry
+    of its source's configuration (``defaults`` where the source published none)."""
+    return yaml.safe_load((resources.files("baselines") / "settings" / f"{method}.yaml").read_text())
+
+
+def common_options(method: str) -> tuple[Option, ...]:
+    data = settings(method)
+    defaults, datasets = data["defaults"], data.get("datasets", {})
+
+    def option(name: str, help: str, **kwargs) -> Option:
+        per_dataset = {d: values[name] for d, values in datasets.items() if name in values}
+        return Option(name, defaults[name], help, dataset_defaults=per_dataset, **kwargs)
+
     return (
         Option("backbone", "ViT-B-16", "open_clip model name."),
         Option("pretrained", "openai", "open_clip pretrained tag, a local checkpoint path, or 'none' (random)."),
         Option("quick_gelu", "auto", "QuickGELU activations (OpenAI weights need them).", choices=("auto", "on", "off")),
         Option("seed", 0, "Seed of the random initialisation (with --pretrained none)."),
-        Option("short_side", 336, "Resize frames so the short side is this (long side at most 2048).",
-               dataset_defaults={"cityscapes": 560}, minimum=1),  # fmt: skip
-        Option("crop", 224, "Sliding-window crop size.", minimum=1),
-        Option("stride", 112, "Sliding-window stride (at most --crop, so every pixel is covered).", minimum=1),
+        option("short_side", "Resize frames so the short side is this (long side at most 2048).", minimum=1),
+        option("crop", "Sliding-window crop size.", minimum=1),
+        option("stride", "Sliding-window stride (at most --crop, so every pixel is covered).", minimum=1),
         Option("templates", "imagenet80", "Prompt template set.", choices=TEMPLATE_NAMES),
-        Option("logit_scale", logit_scale, "Temperature of the softmax over class queries.", above=0),
-        Option("pamr", False, "Refine logits with PAMR (pixel-adaptive mask refinement)."),
-        Option("pamr_steps", 10, "PAMR iterations.", minimum=1),
-        Option("pamr_dilations", "8,16", "PAMR dilations, comma-separated."),
+        option("logit_scale", "Temperature of the softmax over class queries.", above=0),
+        option("pamr", "Refine logits with PAMR (pixel-adaptive mask refinement)."),
+        Option("pamr_steps", defaults.get("pamr_steps", 10), "PAMR iterations.", minimum=1),
+        Option("pamr_dilations", defaults.get("pamr_dilations", "8,16"), "PAMR dilations, comma-separated."),
         Option("dtype", "auto", "Compute precision: auto = fp32 on CPU, fp16 autocast on CUDA.",
                choices=("auto", "fp32", "fp16", "bf16")),  # fmt: skip
         Option("batch_size", 16, "Crops of a frame per forward pass.", affects_score=False, minimum=1),
@@ -48,7 +62,7 @@ class TrainingFreeCLIP(VideoModel):
     """Base of the five baselines; ``method`` names the last-block variant."""
 
     method: str = "clip"
-    options = common_options(40.0)
+    options = common_options("clip")
     pixel_mean, pixel_std = CLIP_PIXEL_MEAN, CLIP_PIXEL_STD
 
     def __init__(self, device: str = "cpu", dataset: str | None = None, **options):
@@ -89,6 +103,7 @@ class TrainingFreeCLIP(VideoModel):
             quick_gelu=self.quick_gelu,
             dtype="fp32" if self.amp_dtype is None else str(self.amp_dtype).removeprefix("torch."),
             num_templates=len(self.text.templates),
+            settings=settings(self.method)["source"],
             resize="OpenCV bilinear on uint8 (mmcv imresize)",
             pixel_mean=list(self.pixel_mean),
             pixel_std=list(self.pixel_std),
@@ -157,6 +172,7 @@ class MaskCLIP(TrainingFreeCLIP):
     """MaskCLIP (Zhou et al., ECCV 2022): value path in the last block, residual and FFN kept."""
 
     method = "maskclip"
+    options = common_options("maskclip")
     pixel_mean, pixel_std = IMAGENET_PIXEL_MEAN, IMAGENET_PIXEL_STD
 
 
@@ -164,20 +180,21 @@ class SCLIP(TrainingFreeCLIP):
     """SCLIP (Wang et al., ECCV 2024): correlative q-q + k-k self-attention."""
 
     method = "sclip"
+    options = common_options("sclip")
 
 
 class ClearCLIP(TrainingFreeCLIP):
     """ClearCLIP (Lan et al., ECCV 2024): q-q attention, residual and FFN removed."""
 
     method = "clearclip"
-    options = common_options(50.0)
+    options = common_options("clearclip")
 
 
 class NACLIP(TrainingFreeCLIP):
     """NACLIP (Hajimiri et al., WACV 2025): k-k attention with a Gaussian neighbourhood prior."""
 
     method = "naclip"
-    options = common_options(40.0) + (Option("gaussian_std", 5.0, "σ of the neighbourhood prior, in patches.", above=0),)
+    options = common_options("naclip") + (Option("gaussian_std", 5.0, "σ of the neighbourhood prior, in patches.", above=0),)
 
     def __init__(self, device: str = "cpu", dataset: str | None = None, **options):
         super().__init__(device=device, dataset=dataset, **options)

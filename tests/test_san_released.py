@@ -140,3 +140,9 @@ def test_the_model_labels_a_frame_as_the_official_code_does(state, folder, tmp_p
     assert list(model._classifier) == [("building, house",)]
     with pytest.raises(OvbenchError, match="san needs --checkpoint FILE"):
         SANModel()
+
+
+@pytest.mark.parametrize(("config", "count"), [(VIT_B, 157_840_307), (VIT_L, 436_674_995)])
+def test_each_configuration_holds_the_official_parameter_count(config, count):
+    """Counts of the official models' state dicts (ViT-L/14 measured by building the official code)."""
+    assert sum(p.numel() for p in SAN(config).parameters()) == count
