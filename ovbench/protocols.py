@@ -46,7 +46,7 @@ class Protocol:
         if not self.unseen_only:
             return segmentation_scores(matrix, missed, split.seen_ids, split.unseen_ids)
         scores = segmentation_scores(matrix, missed, (), split.unseen_ids)
-        scores.update(miou_seen=None, hiou=None)
+        scores.update(miou_seen=None, hiou=None, macc_seen=None)
         return scores
 
 

@@ -82,7 +82,8 @@ def validate(result: dict, source: str = "<result>") -> dict:
         where = "/".join(map(str, exc.absolute_path)) or "top level"
         raise OvbenchError(f"{source}: not a valid ovbench result ({where}: {exc.message})") from None
     n = len(result["split"]["classes"])
-    if len(result["metrics"]["per_class_iou"]) != n or len(result["confusion_matrix"]["matrix"]) != n:
+    per_class = [result["metrics"][k] for k in ("per_class_iou", "per_class_acc") if k in result["metrics"]]
+    if any(len(values) != n for values in per_class) or len(result["confusion_matrix"]["matrix"]) != n:
         raise OvbenchError(f"{source}: per-class arrays do not match the split's {n} classes")
     return result
 

@@ -46,7 +46,7 @@ def scores_of(frames, num_classes, seen=(), unseen=()):
 def assert_scores_close(got: dict, want: dict, tol: float = TOL):
     assert got.keys() >= want.keys()
     for key, value in want.items():
-        if key == "per_class_iou":
+        if key in ("per_class_iou", "per_class_acc"):
             assert len(got[key]) == len(value)
             for g, w in zip(got[key], value):
                 assert (g is None) == (w is None), key
@@ -548,6 +548,7 @@ def test_evaluator_keys_and_percent_scaling():
         m = ev.evaluate()
         assert set(m) == {
             "miou", "miou_seen", "miou_unseen", "hiou", "fwiou", "pixel_acc", "per_class_iou", "mvc8", "mvc16",
+            "macc", "macc_seen", "macc_unseen", "per_class_acc",
         }  # fmt: skip
         assert ev.num_videos == len(videos) and ev.num_frames == sum(len(g) for g, _ in videos)
         lut = protocol.gt_lut(split)
@@ -555,7 +556,7 @@ def test_evaluator_keys_and_percent_scaling():
         seen_ids = () if protocol.unseen_only else split.seen_ids
         want = reference_scores(*reference_confusion(frames, 5), seen_ids, split.unseen_ids)
         if protocol.unseen_only:
-            want.update(miou_seen=None, hiou=None)
+            want.update(miou_seen=None, hiou=None, macc_seen=None)
         for n in (8, 16):
             vc = reference_vc([[lut[g] for g in gts] for gts, _ in videos], [p for _, p in videos], n)
             want[f"mvc{n}"] = None if vc is None else vc * 100  # fractions -> percent
@@ -620,3 +621,21 @@ def test_three_pass_reference_matches_evaluate_predictions(tmp_path, protocol_na
     assert result["confusion_matrix"]["matrix"] == ref["matrix"].tolist()
     assert result["confusion_matrix"]["missed"] == ref["missed"].tolist()
     assert result["dataset"]["num_frames"] == 39 and result["dataset"]["num_videos"] == 3
+
+
+def test_class_accuracy_by_hand():
+    """Acc_c = TP_c / GT_c with unpredicted GT pixels as misses; classes without GT are not averaged."""
+    from types import SimpleNamespace
+
+    from ovbench.protocols import get_protocol
+
+    matrix = np.array([[7, 2, 1], [1, 3, 0], [0, 0, 0]])  # class 2 is predicted once but has no GT
+    missed = np.array([0, 1, 0])
+    scores = segmentation_scores(matrix, missed, (0,), (1, 2))
+    assert scores["per_class_acc"] == [70.0, 60.0, None]
+    assert (scores["macc"], scores["macc_seen"], scores["macc_unseen"]) == pytest.approx((65.0, 70.0, 60.0), abs=1e-12)
+    assert_scores_close(scores, reference_scores(matrix, missed, (0,), (1, 2)))
+    zsl = get_protocol("zsl").scores(matrix, missed, SimpleNamespace(seen_ids=(0,), unseen_ids=(1, 2)))
+    assert zsl["macc_seen"] is None and zsl["macc_unseen"] == 60.0
+    perfect = segmentation_scores(np.diag([5, 3]), np.zeros(2), (0,), (1,))
+    assert perfect["macc"] == 100.0 and perfect["per_class_acc"] == [100.0, 100.0]

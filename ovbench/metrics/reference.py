@@ -108,8 +108,10 @@ def reference_scores(matrix, missed, seen_ids: Sequence[int] = (), unseen_ids: S
         else:
             iou.append(None)  # no GT pixel: not averaged, even if the class was predicted
 
-    def mean_over(ids):
-        values = [iou[k] for k in ids if iou[k] is not None]
+    accuracy = [hits[k] / gt_total[k] if gt_total[k] > 0 else None for k in range(c)]
+
+    def mean_over(ids, per_class=iou):
+        values = [per_class[k] for k in ids if per_class[k] is not None]
         return sum(values) / len(values) * 100 if values else None
 
     seen = mean_over(seen_ids)
@@ -127,6 +129,10 @@ def reference_scores(matrix, missed, seen_ids: Sequence[int] = (), unseen_ids: S
         "fwiou": fwiou,
         "pixel_acc": pixel_acc,
         "per_class_iou": [None if v is None else v * 100 for v in iou],
+        "macc": mean_over(range(c), accuracy),
+        "macc_seen": mean_over(seen_ids, accuracy),
+        "macc_unseen": mean_over(unseen_ids, accuracy),
+        "per_class_acc": [None if v is None else v * 100 for v in accuracy],
     }
 
 

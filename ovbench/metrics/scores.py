@@ -1,7 +1,9 @@
 """Scores from a pooled confusion matrix, in percent (VSPW ``Evaluator`` conventions).
 
 IoU_c = TP_c / (GT_c + Pred_c − TP_c); mIoU averages only classes with GT_c > 0 (a class that is
-predicted but absent from the GT does not count, unlike MMSeg's union rule).
+predicted but absent from the GT does not count, unlike MMSeg's union rule). Class accuracy
+Acc_c = TP_c / GT_c (GT pixels left without a prediction count as misses), averaged over the same
+classes: mAcc, as VSPW's, MMSeg's and detectron2's evaluators report it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ def segmentation_scores(
     seen_ids: Sequence[int],
     unseen_ids: Sequence[int],
 ) -> dict:
-    """mIoU (all/seen/unseen), hIoU, FWIoU, pixel accuracy and per-class IoU (None where GT_c = 0)."""
+    """mIoU and mAcc (all/seen/unseen), hIoU, FWIoU, pixel accuracy, per-class IoU and accuracy (None
+    where GT_c = 0)."""
     matrix = np.asarray(matrix, dtype=np.float64)
     tp = np.diag(matrix)
     gt = matrix.sum(axis=1) + np.asarray(missed, dtype=np.float64)
@@ -38,6 +41,7 @@ def segmentation_scores(
     present = gt > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         iou = np.where(present, tp / (gt + pred - tp), 0.0)
+        accuracy = np.where(present, tp / gt, 0.0)
     total = gt.sum()
     seen = _mean_present(iou, present, seen_ids)
     unseen = _mean_present(iou, present, unseen_ids)
@@ -49,4 +53,8 @@ def segmentation_scores(
         "fwiou": float((gt / total * iou).sum() * 100) if total else None,
         "pixel_acc": float(tp.sum() / total * 100) if total else None,
         "per_class_iou": [float(v * 100) if p else None for v, p in zip(iou, present)],
+        "macc": float(accuracy[present].mean() * 100) if present.any() else None,
+        "macc_seen": _mean_present(accuracy, present, seen_ids),
+        "macc_unseen": _mean_present(accuracy, present, unseen_ids),
+        "per_class_acc": [float(v * 100) if p else None for v, p in zip(accuracy, present)],
     }
