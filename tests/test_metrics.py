@@ -639,3 +639,13 @@ def test_class_accuracy_by_hand():
     assert zsl["macc_seen"] is None and zsl["macc_unseen"] == 60.0
     perfect = segmentation_scores(np.diag([5, 3]), np.zeros(2), (0,), (1,))
     assert perfect["macc"] == 100.0 and perfect["per_class_acc"] == [100.0, 100.0]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_perfect_prediction_scores_exactly_100(seed):
+    """Every percentage of a perfect prediction is 100.0 exactly, so the result passes its own schema
+    (FWIoU once summed to 100.00000000000003)."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, 10**6, rng.integers(2, 40))
+    scores = segmentation_scores(np.diag(counts), np.zeros(len(counts)), range(len(counts)), ())
+    assert all(scores[k] == 100.0 for k in ("miou", "miou_seen", "fwiou", "pixel_acc", "macc", "macc_seen"))

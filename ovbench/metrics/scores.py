@@ -50,7 +50,8 @@ def segmentation_scores(
         "miou_seen": seen,
         "miou_unseen": unseen,
         "hiou": harmonic(seen, unseen),
-        "fwiou": float((gt / total * iou).sum() * 100) if total else None,
+        # Σ GT_c·IoU_c / ΣGT: a perfect prediction gives exactly 100 (Σ (GT_c/ΣGT)·IoU_c can exceed it).
+        "fwiou": float((gt * iou).sum() / total * 100) if total else None,
         "pixel_acc": float(tp.sum() / total * 100) if total else None,
         "per_class_iou": [float(v * 100) if p else None for v, p in zip(iou, present)],
         "macc": float(accuracy[present].mean() * 100) if present.any() else None,
