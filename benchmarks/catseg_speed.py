@@ -11,18 +11,10 @@ Weights are random (speed does not depend on them); 11 classes, as the fixture.
 from __future__ import annotations
 
 import argparse
-import json
-import time
-from pathlib import Path
 
-CASE = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "catseg" / "case.json"
+from timing import best_of, recorded_time
+
 QUOTED = 34.0  # seconds, the figure
-
-
-def official_time() -> float:
-    if not CASE.is_file():
-        return QUOTED
-    return json.loads(CASE.read_text())["cases"]["camvid11_480x360"]["forward_s"]
 
 
 def main() -> int:
@@ -54,21 +46,15 @@ def main() -> int:
     with torch.inference_mode():
         text = network.text_embeddings([[n] for n in names])
         slide()  # warm-up
-        times = {name: min(_timed(fn) for _ in range(args.repeats)) for name, fn in (("slide", slide), ("whole", whole))}
-    official = official_time()
+        times = {name: best_of(fn, args.repeats) for name, fn in (("slide", slide), ("whole", whole))}
+    official, source = recorded_time("catseg", "camvid11_480x360", QUOTED)
     both = times["slide"] + times["whole"]
-    print(f"threads {torch.get_num_threads()}; official time from {CASE if CASE.is_file() else 'the issue'}")
+    print(f"threads {torch.get_num_threads()}; official time from {source}")
     print("| config | official s/frame (slide + whole) | port slide | port whole | port slide + whole | ratio |")
     print("|---|---|---|---|---|---|")
     print(f"| {args.config} | {official} | {times['slide']:.2f} | {times['whole']:.2f} | {both:.2f} | "
           f"{both / official:.2f} |")  # fmt: skip
     return 0
-
-
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
+
+from timing import best_of
 
 CASES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "ov2vss" / "vitb" / "case.json"
 QUOTED = {(192, 256): 2.6, (288, 384): 3.6, (576, 1024): 29.6}  # seconds, the figures
@@ -50,7 +51,7 @@ def main() -> int:
         clip = torch.randn(5, 3, h, w)
         with torch.inference_mode():
             network(clip, text, (h, w))  # warm-up
-            per_clip = min(_timed(lambda: network(clip, text, (h, w))) for _ in range(args.repeats))
+            per_clip = best_of(lambda: network(clip, text, (h, w)), args.repeats)
             # A video run: the new target frame's features, then the clip from cached features.
             levels, down = network.frame_features(clip)
             chain = [x[[0, 1, 2, 4]] for x in down]
@@ -61,18 +62,12 @@ def main() -> int:
                 guide, appearance, _ = network.video_guidance(chain, far)
                 network.decode(clip[-1:], text, appearance, guide, (h, w))
 
-            per_frame = min(_timed(video_step) for _ in range(args.repeats))
+            per_frame = best_of(video_step, args.repeats)
         ref = official.get((h, w))
         ratio = (lambda s: f"{s / ref:.2f}" if ref else "-")  # noqa: E731
         print(f"| {w}x{h} | {ref if ref else '-'} | {per_clip:.2f} | {ratio(per_clip)} | {per_frame:.2f} | "
               f"{ratio(per_frame)} |")  # fmt: skip
     return 0
-
-
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 if __name__ == "__main__":

@@ -11,18 +11,10 @@ them); 11 classes, as the fixture; the classifier is built once, outside the tim
 from __future__ import annotations
 
 import argparse
-import json
-import time
-from pathlib import Path
 
-CASE = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "san" / "case.json"
+from timing import best_of, recorded_time
+
 QUOTED = 4.4  # seconds, the figure
-
-
-def official_time() -> float:
-    if not CASE.is_file():
-        return QUOTED
-    return json.loads(CASE.read_text())["cases"]["camvid11_480x360"]["forward_s"]
 
 
 def main() -> int:
@@ -52,19 +44,13 @@ def main() -> int:
     with torch.inference_mode():
         classifier = network.classifier(network.text_embeddings(names))
         one_frame()  # warm-up
-        port = min(_timed(one_frame) for _ in range(args.repeats))
-    official = official_time()
-    print(f"threads {torch.get_num_threads()}; official time from {CASE if CASE.is_file() else 'the issue'}")
+        port = best_of(one_frame, args.repeats)
+    official, source = recorded_time("san", "camvid11_480x360", QUOTED)
+    print(f"threads {torch.get_num_threads()}; official time from {source}")
     print("| config | official s/frame | port s/frame | ratio |")
     print("|---|---|---|---|")
     print(f"| {args.config} | {official} | {port:.2f} | {port / official:.2f} |")
     return 0
-
-
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 if __name__ == "__main__":
