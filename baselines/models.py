@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator, Sequence
 from importlib import resources
@@ -25,6 +26,7 @@ CLIP_PIXEL_MEAN, CLIP_PIXEL_STD = (122.771, 116.746, 104.094), (68.501, 66.632, 
 IMAGENET_PIXEL_MEAN, IMAGENET_PIXEL_STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)  # MaskCLIP's
 
 
+@functools.cache
 def settings(method: str) -> dict:
     """``baselines/settings/<method>.yaml``: the method's official knobs and, per dataset, the geometry
     of its source's configuration (``defaults`` where the source published none)."""

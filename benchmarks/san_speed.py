@@ -27,8 +27,8 @@ def main() -> int:
     import numpy as np
     import torch
 
-    from clip_toolkit.shortest_edge import mapper_image
-    from sanseg.network import CONFIGS, SAN, padded_size, semantic_scores
+    from clip_toolkit.shortest_edge import mapper_image, padded_size
+    from sanseg.network import CONFIGS, SAN, semantic_scores
 
     torch.manual_seed(0)
     network = SAN(CONFIGS[args.config]).eval()

@@ -21,11 +21,11 @@ from catseg.checkpoint import joined_attention
 from clip_toolkit import MEAN, STD
 from clip_toolkit.dense import dense_tokens
 from clip_toolkit.loading import untrained_clip
+from clip_toolkit.shortest_edge import padded_size
 from clip_toolkit.text import encode_text
 from ovbench.api import load_mapped_state
 
 GRID = 24  # CLIP's patch grid in both configurations (384/16 = 336/14)
-SIZE_DIVISIBILITY = 32  # MASK_FORMER.SIZE_DIVISIBILITY: the whole-image path pads to it
 TEMPLATE = "A photo of a {} in the scene"  # PROMPT_ENSEMBLE_TYPE "single"
 # CLIP's pixel statistics on the 0..255 scale (the release's CLIP_PIXEL_MEAN/STD), RGB.
 CLIP_MEAN = tuple(255 * m for m in MEAN)
@@ -175,7 +175,7 @@ def whole_view(image: torch.Tensor) -> torch.Tensor:
     multiple of 32 with CLIP's mean, which normalises to the 0 that ``ImageList.from_tensors`` pads the
     normalised image with (exactly: (m − m)/s = 0). The network then squashes it to CLIP's resolution."""
     h, w = image.shape[-2:]
-    padded_h, padded_w = (-(-side // SIZE_DIVISIBILITY) * SIZE_DIVISIBILITY for side in (h, w))
+    padded_h, padded_w = padded_size((h, w))
     mean = torch.tensor(CLIP_MEAN, dtype=image.dtype, device=image.device).view(3, 1, 1)
     padded = mean.expand(3, padded_h, padded_w).clone()
     padded[:, :h, :w] = image

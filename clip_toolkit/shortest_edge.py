@@ -1,5 +1,5 @@
-"""detectron2's test resize as the CLIP segmenters built on it (CAT-Seg, SAN) configure it:
-``ResizeShortestEdge(640, max_size=2560)``.
+"""detectron2's test input as the CLIP segmenters built on it (CAT-Seg, SAN) configure it:
+``ResizeShortestEdge(640, max_size=2560)``, and the padding to a multiple of 32 of ``ImageList``.
 
 The shorter side becomes 640 (the longer one scaled alike, capped at 2560), sides rounded half up,
 resampled by PIL's bilinear filter on the uint8 frame (detectron2's ``ResizeTransform``).
@@ -12,6 +12,12 @@ import torch
 from PIL import Image
 
 SHORT, LONG = 640, 2560
+SIZE_DIVISIBILITY = 32  # MASK_FORMER / SAN SIZE_DIVISIBILITY: the padded network input
+
+
+def padded_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size of an image padded bottom and right to a multiple of 32 (``ImageList.from_tensors``)."""
+    return tuple(-(-side // SIZE_DIVISIBILITY) * SIZE_DIVISIBILITY for side in size)
 
 
 def resized_size(height: int, width: int, short: int = SHORT, long: int = LONG) -> tuple[int, int]:

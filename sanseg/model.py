@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clip_toolkit.shortest_edge import LONG, SHORT, mapper_image
+from clip_toolkit.shortest_edge import LONG, SHORT, SIZE_DIVISIBILITY, mapper_image, padded_size
 from ovbench.api import Option, OvbenchError, VideoModel, VocabularyEntry, file_sha256
 from sanseg.checkpoint import read_checkpoint
-from sanseg.network import SAN, SIZE_DIVISIBILITY, VILD_TEMPLATES, config_of, padded_size, semantic_scores
+from sanseg.network import SAN, VILD_TEMPLATES, config_of, semantic_scores
 
 SOURCE = "MendelXu/SAN@e19262d"
 SYNONYMS = ", "  # the release puts a class's names into each template joined like this

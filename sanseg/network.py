@@ -20,12 +20,12 @@ from torch import nn
 from clip_toolkit import MEAN, STD
 from clip_toolkit.dense import grid_positions
 from clip_toolkit.loading import untrained_clip
+from clip_toolkit.shortest_edge import padded_size
 from clip_toolkit.text import encode_text
 from ovbench.api import load_mapped_state
 from sanseg.checkpoint import UNUSED_KEYS, key_prefixes
 from sanseg.side_adapter import SideAdapter
 
-SIZE_DIVISIBILITY = 32
 # CLIP_TEMPLATE_SET "vild" (san/model/clip_utils/utils.py)
 VILD_TEMPLATES = (
     "a photo of a {}.", "This is a photo of a {}", "There is a {} in the scene", "There is the {} in the scene",
@@ -153,21 +153,16 @@ class SAN(nn.Module):
         return F.normalize(visual.ln_post(x[:, :q]) @ visual.proj, dim=-1)
 
 
-def padded_size(size: tuple[int, int]) -> tuple[int, int]:
-    """The size of an image padded bottom and right to a multiple of 32 (``ImageList.from_tensors``)."""
-    return tuple(-(-side // SIZE_DIVISIBILITY) * SIZE_DIVISIBILITY for side in size)
-
-
 def as_map(tokens: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
     """B×W×h×w of B×(1+hw)×W tokens (class token dropped)."""
     return tokens[:, 1:].transpose(1, 2).reshape(tokens.shape[0], -1, *grid)
 
 
-def semantic_scores(masks: torch.Tensor, logits: torch.Tensor, padded_size: tuple[int, int],
+def semantic_scores(masks: torch.Tensor, logits: torch.Tensor, padded: tuple[int, int],
                     image_size: tuple[int, int], original_size: tuple[int, int]) -> torch.Tensor:  # fmt: skip
     """C×H₀×W₀ scores, as the release: masks bilinear to the padded input, cropped to the resized frame
     and resized to the original (``sem_seg_postprocess``), then Σ_q softmax(class)[:C] · sigmoid(mask)."""
-    full = F.interpolate(masks, size=padded_size, mode="bilinear", align_corners=False)
+    full = F.interpolate(masks, size=padded, mode="bilinear", align_corners=False)
     full = full[:, :, : image_size[0], : image_size[1]]
     full = F.interpolate(full, size=original_size, mode="bilinear", align_corners=False)[0]
     classes = F.softmax(logits[0], dim=-1)[:, :-1]

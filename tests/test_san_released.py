@@ -12,7 +12,8 @@ from safetensors.torch import load_file
 
 from ovbench.errors import OvbenchError
 from sanseg.checkpoint import read_checkpoint
-from sanseg.network import SAN, VIT_B, VIT_L, config_of, padded_size, semantic_scores
+from clip_toolkit.shortest_edge import padded_size
+from sanseg.network import SAN, VIT_B, VIT_L, config_of, semantic_scores
 
 
 @pytest.fixture(scope="module")
