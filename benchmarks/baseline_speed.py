@@ -41,11 +41,11 @@ def synthetic_camvid(root: Path, frames: int) -> Path:
 
 def measure(name: str, dataset, split, protocol, frames: int, device: str, pretrained: str, batch_size: int):
     from ovbench.registry import get_model_class
-    from ovbench.runner import run_model
+    from ovbench.run import RunConfig, run_model
 
     model = get_model_class(name)(device=device, dataset="camvid", pretrained=pretrained, batch_size=batch_size)
     start = time.perf_counter()
-    run_model(model, name, dataset, split, protocol, max_videos=1, max_frames=frames, show_progress=False)
+    run_model(model, name, dataset, split, protocol, RunConfig(max_videos=1, max_frames=frames, show_progress=False))
     wall = time.perf_counter() - start
     return wall, model.timing["backbone_s"]
 

@@ -2,7 +2,7 @@
 
 Measures, on the same frames:
 
-1. ``ovbench evaluate``: :func:`ovbench.runner.evaluate_predictions` (one streaming pass; every PNG
+1. ``ovbench evaluate``: :func:`ovbench.run.evaluate_predictions` (one streaming pass; every PNG
    decoded once, by ``--workers`` reader threads);
 2. the official-style evaluation: :func:`ovbench.metrics.reference.three_pass_evaluation`, which
    runs three separate passes like ``evaluation.sh`` of ``VSPW_code`` (mIoU, then VC8 standing in
@@ -41,7 +41,7 @@ from PIL import Image
 from ovbench.datasets import open_dataset
 from ovbench.metrics.reference import three_pass_evaluation, vspw_remap
 from ovbench.protocols import get_protocol
-from ovbench.runner import evaluate_predictions
+from ovbench.run import RunConfig, evaluate_predictions
 from ovbench.splits import load_split
 
 COMPARED = ("miou", "miou_seen", "miou_unseen", "hiou", "fwiou", "pixel_acc", "mvc8", "mvc16")
@@ -208,7 +208,7 @@ def main(argv=None) -> int:
         result = ref = None
         for _ in range(max(1, args.repeat)):
             start = time.perf_counter()
-            result = evaluate_predictions(pred_root, dataset, split, protocol, show_progress=False, workers=args.workers)
+            result = evaluate_predictions(pred_root, dataset, split, protocol, RunConfig(workers=args.workers, show_progress=False))
             times["ovbench"].append(time.perf_counter() - start)
             start = time.perf_counter()
             ref = three_pass_evaluation(

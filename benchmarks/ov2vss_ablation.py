@@ -44,7 +44,7 @@ def main() -> int:
     from ovbench.protocols import get_protocol
     from ovbench.registry import get_model_class
     from ovbench.results import write_result
-    from ovbench.runner import run_model
+    from ovbench.run import RunConfig, run_model
     from ovbench.splits import load_split
     from ovbench.training import TrainConfig, train
 
@@ -64,7 +64,7 @@ def main() -> int:
         # evaluate the saved checkpoint, so each result names the weights file it scored (by hash)
         trained = ov2vss(device=args.device, dataset=args.dataset, checkpoint=str(args.out / name))
         for protocol in ("gzsl", "zsl"):
-            result = run_model(trained, "ov2vss-lite", val, split, get_protocol(protocol), max_frames=args.max_frames)
+            result = run_model(trained, "ov2vss-lite", val, split, get_protocol(protocol), RunConfig(max_frames=args.max_frames))
             path = write_result(args.out / "results" / f"ov2vss-lite-{name}-{protocol}.json", result)
             m = result["metrics"]
             print(f"{name:<12} {protocol}: mIoU {m['miou']:.2f} hIoU {m['hiou'] or 0:.2f} mVC8 {m['mvc8'] or 0:.2f} -> {path}")

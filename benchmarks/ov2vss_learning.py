@@ -25,9 +25,9 @@ MODEL_OPTIONS = dict(pretrained="none", backbone="ViT-S-16", input_size=224, tem
 
 
 def evaluate(model, name, val, split, protocol, max_frames):
-    from ovbench.runner import run_model
+    from ovbench.run import RunConfig, run_model
 
-    result = run_model(model, name, val, split, protocol, max_frames=max_frames, show_progress=False)
+    result = run_model(model, name, val, split, protocol, RunConfig(max_frames=max_frames, show_progress=False))
     return result["metrics"]
 
 

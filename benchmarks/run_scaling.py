@@ -109,13 +109,13 @@ def run_in_process(model, name: str, root: Path, workers: int, max_frames: int |
     """One process: frames/s and this process's CPU time per frame (decoding workers excluded)."""
     from ovbench.datasets import open_dataset
     from ovbench.protocols import get_protocol
-    from ovbench.runner import run_model
+    from ovbench.run import RunConfig, run_model
     from ovbench.splits import load_split
 
     dataset = open_dataset("vspw", root, "val")
     wall, cpu = time.perf_counter(), time.process_time()
-    result = run_model(model, name, dataset, load_split("vspw-80-44"), get_protocol("gzsl"), max_frames=max_frames,
-                       show_progress=False, workers=workers)  # fmt: skip
+    config = RunConfig(max_frames=max_frames, show_progress=False, workers=workers)
+    result = run_model(model, name, dataset, load_split("vspw-80-44"), get_protocol("gzsl"), config)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     frames = result["dataset"]["num_frames"]
     return {"fps": frames / wall, "cpu_ms": cpu / frames * 1000, "metrics": result["metrics"], "frames": frames}

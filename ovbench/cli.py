@@ -106,10 +106,11 @@ def run(ctx, model_name, dataset, data_root, subset, split_name, protocol, max_v
     """
     from ovbench.distributed import process_group
     from ovbench.models import parse_option_args
-    from ovbench.partials import PartialStore, partial_dir
     from ovbench.registry import get_model_class
     from ovbench.results import write_result
-    from ovbench.runner import run_model
+    from ovbench.run.commands import run_model
+    from ovbench.run.config import RunConfig
+    from ovbench.run.partials import PartialStore, partial_dir
 
     partials = PartialStore(partial_dir(out), resume=resume, overwrite=overwrite)
     if workers is None:  # on CPU the model's own threads use every core: decoding ahead would only compete
@@ -123,15 +124,15 @@ def run(ctx, model_name, dataset, data_root, subset, split_name, protocol, max_v
             options = parse_option_args(model_cls.options, ctx.args)
             _check_device(dist.device)
             ds, split, proto = _setup(dataset, data_root, subset, split_name, protocol)
-            return ds, split, proto, model_cls(device=dist.device, dataset=dataset, **options)
+            config = RunConfig(max_videos=max_videos, max_frames=max_frames, workers=workers,
+                               save_predictions=save_predictions, prediction_cache=prediction_cache,
+                               show_progress=not no_progress)  # fmt: skip
+            return ds, split, proto, config, model_cls(device=dist.device, dataset=dataset, **options)
 
-        ds, split, proto, model = dist.agree(prepare)
+        ds, split, proto, config, model = dist.agree(prepare)
         try:
-            result = run_model(
-                model, model_name, ds, split, proto, max_videos=max_videos, max_frames=max_frames,
-                save_predictions=save_predictions, show_progress=not no_progress, workers=workers, dist=dist,
-                partials=partials, prediction_cache=prediction_cache, echo=lambda m: click.echo(m, err=True),
-            )  # fmt: skip
+            result = run_model(model, model_name, ds, split, proto, config, dist=dist, partials=partials,
+                               echo=lambda m: click.echo(m, err=True))  # fmt: skip
         except KeyboardInterrupt:
             raise Interrupted(
                 f"interrupted; no result was written and existing files are unchanged; finished videos are kept "
@@ -168,14 +169,13 @@ def evaluate(dataset, data_root, subset, split_name, protocol, max_videos, max_f
              overwrite, model_name, workers, no_progress):  # fmt: skip
     """Score saved predictions (from any codebase) and write a result file."""
     from ovbench.results import write_result
-    from ovbench.runner import evaluate_predictions
+    from ovbench.run.commands import evaluate_predictions
+    from ovbench.run.config import RunConfig
 
     _check_out(out, overwrite)
     ds, split, proto = _setup(dataset, data_root, subset, split_name, protocol)
-    result = evaluate_predictions(
-        predictions, ds, split, proto, model_name=model_name, max_videos=max_videos, max_frames=max_frames,
-        show_progress=not no_progress, workers=workers,
-    )  # fmt: skip
+    config = RunConfig(max_videos=max_videos, max_frames=max_frames, workers=workers, show_progress=not no_progress)
+    result = evaluate_predictions(predictions, ds, split, proto, config, model_name=model_name)
     _report(result, write_result(out, result, overwrite=overwrite))
 
 

@@ -73,6 +73,48 @@ def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def new_result(
+    *, model: dict, dataset, videos, split, protocol, evaluator, wall_s: float, device: str,
+    max_videos: int | None, max_frames: int | None,
+) -> dict:  # fmt: skip
+    """The result of one scored run, from its evaluator and what was run on what."""
+    from ovbench.datasets import fingerprint
+
+    metrics = evaluator.evaluate()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "ovbench_version": ovbench.__version__,
+        "git_commit": git_commit(),
+        "created": now(),
+        "environment": environment(device),
+        "model": model,
+        "dataset": {
+            "name": dataset.name,
+            "subset": dataset.subset,
+            "num_videos": evaluator.num_videos,
+            "num_frames": evaluator.num_frames,
+            "fingerprint": fingerprint(videos),
+            "max_videos": max_videos,
+            "max_frames": max_frames,
+        },
+        "split": {
+            "name": split.name,
+            "hash": split.hash,
+            "classes": [c.name for c in split.classes],
+            "seen": [c.seen for c in split.classes],
+        },
+        "protocol": protocol.name,
+        "metrics": metrics,
+        "main_metric": protocol.main_metric,
+        "main_score": metrics[protocol.main_metric],
+        "confusion_matrix": evaluator.confusion.state_dict(),
+        "timing": {
+            "wall_s": round(wall_s, 3),
+            "frames_per_s": round(evaluator.num_frames / wall_s, 3) if wall_s > 0 else None,
+        },
+    }
+
+
 def validate(result: dict, source: str = "<result>") -> dict:
     try:
         error = jsonschema.exceptions.best_match(_validator().iter_errors(result))

@@ -25,7 +25,7 @@ from ovbench.metrics.reference import (
     vspw_videos,
 )
 from ovbench.protocols import get_protocol
-from ovbench.runner import evaluate_predictions
+from ovbench.run import RunConfig, evaluate_predictions
 from ovbench.splits import load_split, parse_split
 
 TOL = 1e-12
@@ -607,7 +607,7 @@ def test_three_pass_reference_matches_evaluate_predictions(tmp_path, protocol_na
     dataset = open_dataset("vspw", root, "val")
     split = load_split("vspw-80-44")
     protocol = get_protocol(protocol_name)
-    result = evaluate_predictions(pred_root, dataset, split, protocol, show_progress=False)
+    result = evaluate_predictions(pred_root, dataset, split, protocol, RunConfig(workers=2, show_progress=False))
     gt_lut = protocol.gt_lut(split)[VSPW._encoding.lut]  # raw -> evaluation id -> protocol
     seen_ids = () if protocol.unseen_only else split.seen_ids
     ref = three_pass_evaluation(

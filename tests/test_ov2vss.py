@@ -19,7 +19,7 @@ from ovbench.datasets import open_dataset
 from ovbench.errors import OvbenchError
 from ovbench.models import VocabularyEntry
 from ovbench.protocols import get_protocol
-from ovbench.runner import run_model
+from ovbench.run import RunConfig, run_model
 from ovbench.splits import load_split
 from ovbench.training import Sampler, TrainConfig, latest_checkpoint, seen_vocabulary, train
 
@@ -207,7 +207,7 @@ def test_checkpoint_round_trip_and_run_records_its_hash(camvid_train, tmp_path):
     a = list(trained.predict_video(FramesVideo(frames), VOCAB))
     b = list(loaded.predict_video(FramesVideo(frames), VOCAB))
     assert all(np.array_equal(x[1], y[1]) for x, y in zip(a, b))
-    result = run_model(loaded, "catseg-frame", camvid_train, split, get_protocol("gzsl"), show_progress=False)
+    result = run_model(loaded, "catseg-frame", camvid_train, split, get_protocol("gzsl"), RunConfig(show_progress=False))
     assert result["model"]["weights"] == loaded.weights
     assert result["model"]["options"]["checkpoint"].endswith("step-000004")
     with pytest.raises(OvbenchError, match="--feature-dim 64 differs from the checkpoint's 32"):
@@ -223,10 +223,10 @@ def test_short_training_on_camvid_learns(tmp_path):
     train_set = open_dataset("camvid", REAL_CAMVID, "train")
     val = open_dataset("camvid", REAL_CAMVID, "val")
     model = OV2VSS(pretrained="none", backbone="ViT-S-16", input_size=96, templates="single", train_cache=2000)
-    before = run_model(model, "ov2vss", val, split, protocol, max_frames=8, show_progress=False)["metrics"]
+    before = run_model(model, "ov2vss", val, split, protocol, RunConfig(max_frames=8, show_progress=False))["metrics"]
     config = TrainConfig(steps=60, batch_size=4, lr=1e-3, warmup=5, crop_scale=1.0, checkpoint_every=60)
     history = train(model, "ov2vss", train_set, split, tmp_path / "run", config, show_progress=False)
-    after = run_model(model, "ov2vss", val, split, protocol, max_frames=8, show_progress=False)["metrics"]
+    after = run_model(model, "ov2vss", val, split, protocol, RunConfig(max_frames=8, show_progress=False))["metrics"]
     first, last = np.mean([h["loss"] for h in history[:10]]), np.mean([h["loss"] for h in history[-10:]])
     assert last < 0.8 * first, (first, last)
     assert after["miou_seen"] > before["miou_seen"] + 5, (before["miou_seen"], after["miou_seen"])

@@ -17,7 +17,7 @@ from ovbench.cli import cli
 from ovbench.datasets import open_dataset
 from ovbench.datasets.base import Video
 from ovbench.errors import DataError
-from ovbench.frame_reader import FrameReader
+from ovbench.run.decode import FrameReader
 from ovbench.results import read_result
 
 
@@ -110,7 +110,7 @@ def test_a_file_from_another_configuration_is_run_again(camvid, single, tmp_path
     other = partial / "video-0001TP.json"
     data = json.loads(other.read_text())
     data["run"] = "0" * 32
-    from ovbench.partials import _checksum
+    from ovbench.run.partials import _checksum
 
     data["checksum"] = _checksum({k: v for k, v in data.items() if k != "checksum"})
     other.write_text(json.dumps(data))

@@ -16,7 +16,7 @@ from ovbench.cli import cli
 from ovbench.datasets import open_dataset
 from ovbench.protocols import get_protocol
 from ovbench.results import read_result
-from ovbench.runner import run_model
+from ovbench.run import RunConfig, run_model
 from ovbench.splits import load_split
 
 for _name in ("Constant", "Flicker", "Reversed", "WrongShape", "Interrupted"):
@@ -81,7 +81,7 @@ def test_flickering_model_has_zero_consistency(camvid, tmp_path):
 def test_zsl_asks_for_unseen_names_and_ignores_seen_pixels(camvid):
     ds, split = open_dataset("camvid", camvid, "val"), load_split("camvid-7-4")
     model = registry.get_model_class("toy-constant")(label=1)  # vocabulary index 1 = Car (id 8)
-    r = run_model(model, "toy-constant", ds, split, get_protocol("zsl"), show_progress=False)
+    r = run_model(model, "toy-constant", ds, split, get_protocol("zsl"), RunConfig(show_progress=False))
     gt = gt_histogram(camvid)
     unseen = gt[7:]
     expected = np.where(np.arange(7, 11) == 8, unseen / unseen.sum(), 0.0)

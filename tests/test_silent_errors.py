@@ -164,16 +164,16 @@ def test_a_result_written_meanwhile_by_another_run_is_not_replaced(tmp_path, mon
     """The existence check and the final write are one step: of two runs into one --out, one wins."""
     layout = make_camvid(tmp_path)
     out = tmp_path / "r.json"
-    import ovbench.runner
+    import ovbench.run.commands
 
-    real_run_model = ovbench.runner.run_model
+    real_run_model = ovbench.run.commands.run_model
 
     def run_and_race(*args, **kwargs):
         result = real_run_model(*args, **kwargs)
         out.write_text("the other run's result\n")  # it finished first
         return result
 
-    monkeypatch.setattr(ovbench.runner, "run_model", run_and_race)
+    monkeypatch.setattr(ovbench.run.commands, "run_model", run_and_race)
     res = invoke("run", "--model", "toy-constant", "--dataset", "camvid", "--data-root", layout.root,
                  "--out", out, "--no-progress")  # fmt: skip
     assert res.exit_code == 2

@@ -215,7 +215,7 @@ class Video(Sequence):
     ``video[i]`` decodes frame ``i`` (H×W×3 uint8, read-only); a few recent frames are cached so a
     temporal model that revisits its references does not decode them again. ``prefetched(i)``, when
     given, is asked first: it returns frame ``i`` if a background reader already decoded it (see
-    :mod:`ovbench.frame_reader`), else None.
+    :mod:`ovbench.run.decode`), else None.
     """
 
     def __init__(

@@ -35,7 +35,7 @@ from PIL import Image
 from ovbench.atomic import write_text
 from ovbench.cache import cache_key
 from ovbench.datasets import VideoRecord
-from ovbench.partials import _SAFE_NAME, video_fingerprint
+from ovbench.run.naming import file_stem, video_fingerprint
 
 STALE_S = 24 * 3600
 
@@ -57,10 +57,7 @@ class PredictionCache:
         self._swept = False
 
     def _entry(self, record: VideoRecord) -> Path:
-        name = record.name
-        if not _SAFE_NAME.fullmatch(name):
-            name = hashlib.sha256(name.encode()).hexdigest()[:24]
-        return self.folder / f"{name}-{video_fingerprint(record)}"
+        return self.folder / f"{file_stem(record.name)}-{video_fingerprint(record)}"
 
     def contains(self, record: VideoRecord) -> bool:
         """Whether an entry exists (cheap; :meth:`get` still checks it)."""
@@ -95,7 +92,7 @@ class PredictionCache:
 
         return frames(), meta["model"]
 
-    def writer(self, record: VideoRecord, pool: Executor | None) -> _EntryWriter | None:
+    def writer(self, record: VideoRecord, pool: Executor | None) -> EntryWriter | None:
         if not self._writable:
             return None
         try:
@@ -113,7 +110,7 @@ class PredictionCache:
         except OSError as exc:
             self._disable(exc)
             return None
-        return _EntryWriter(self, record, tmp, pool)
+        return EntryWriter(self, record, tmp, pool)
 
     def _disable(self, exc: OSError) -> None:
         if self._writable:
@@ -122,7 +119,7 @@ class PredictionCache:
                        "predictions are not stored")  # fmt: skip
 
 
-class _EntryWriter:
+class EntryWriter:
     """Collects one video's predictions in a temporary folder; :meth:`commit` renames it into place."""
 
     def __init__(self, cache: PredictionCache, record: VideoRecord, tmp: Path, pool: Executor | None):

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,10 +36,10 @@ from ovbench.cache import cache_key
 from ovbench.datasets import VideoRecord
 from ovbench.errors import OvbenchError
 from ovbench.evaluator import Tally
+from ovbench.run.naming import canonical, file_stem, video_fingerprint
 
 FORMAT = "ovbench-partial/1"
 RUN_FILE = "run.json"
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,150}")
 
 
 def partial_dir(out: Path) -> Path:
@@ -67,14 +66,6 @@ def run_identity(model_name: str, model_info: Mapping, device: str, dataset, spl
     }
 
 
-def video_fingerprint(record: VideoRecord) -> str:
-    """A hash of a video's name and frame list (every frame, scored or not: temporal models read them)."""
-    h = hashlib.sha256(record.name.encode())
-    for frame in record.frames:
-        h.update(f"\n{frame.name}:{int(frame.scored)}".encode())
-    return h.hexdigest()[:16]
-
-
 def _checksum(payload: Mapping) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
@@ -85,11 +76,6 @@ def _differing(there: Any, now: Any) -> tuple[Any, Any]:
         keys = sorted(k for k in set(there) | set(now) if there.get(k) != now.get(k))
         return {k: there.get(k) for k in keys}, {k: now.get(k) for k in keys}
     return there, now
-
-
-def _canonical(value: Any) -> Any:
-    """``value`` as it reads back from JSON (tuples become lists), so identities compare equal."""
-    return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
 @dataclass
@@ -120,7 +106,7 @@ class PartialStore:
 
     def open(self, identity: dict, *, tidy: bool) -> None:
         """Applies the folder policy; ``tidy`` (one rank per machine) may delete files."""
-        self.identity = _canonical(identity)
+        self.identity = canonical(identity)
         self.key = cache_key(**self.identity)
         root = self.root
         if root.exists() and not root.is_dir():
@@ -184,10 +170,7 @@ class PartialStore:
             raise OvbenchError(f"{self.root}: cannot write partial results there ({exc.strerror or exc})") from None
 
     def path(self, record: VideoRecord) -> Path:
-        name = record.name
-        if not _SAFE_NAME.fullmatch(name):
-            name = hashlib.sha256(name.encode()).hexdigest()[:24]
-        return self.root / f"video-{name}.json"
+        return self.root / f"video-{file_stem(record.name)}.json"
 
     def load(self, record: VideoRecord, window_sizes) -> Saved | None:
         """The video's saved result if ``--resume`` and its file is valid for this run; else None."""
@@ -229,7 +212,7 @@ class PartialStore:
             "video": record.name,
             "fingerprint": video_fingerprint(record),
             "tally": tally.to_json(),
-            "model": _canonical(model),
+            "model": canonical(model),
         }
         payload["checksum"] = _checksum(payload)
         try:
@@ -240,3 +223,25 @@ class PartialStore:
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def report_resumed(partials: PartialStore, gathered, total: int, say) -> None:
+    """Rank 0 tells the user what resuming found, once for all ranks.
+
+    ``gathered`` holds each rank's (videos loaded, notes, problems, stale files).
+    """
+    if gathered is None:
+        return
+    notes = dict.fromkeys(note for _, rank_notes, _, _ in gathered for note in rank_notes)
+    for note in notes:
+        say(f"note: {note}")
+    for what, index in (("were corrupt or truncated", 2), ("no longer matched", 3)):
+        files = [f for g in gathered for f in g[index]]
+        if files:
+            shown = ", ".join(files[:5]) + (f", … and {len(files) - 5} more" if len(files) > 5 else "")
+            prefix = "warning" if index == 2 else "note"
+            say(f"{prefix}: {len(files)} partial result file(s) in {partials.root} {what}; their videos are run "
+                f"again: {shown}")  # fmt: skip
+    done = sum(g[0] for g in gathered)
+    if partials.resume and done:
+        say(f"resuming from {partials.root}: {done} of {total} videos already scored")
