@@ -39,7 +39,7 @@ def main() -> int:
     parser.add_argument("--option", action="append", default=[], help="model option key=value (repeatable)")
     args = parser.parse_args()
 
-    from ovbench.cli import DEFAULT_SPLITS
+    from ovbench.cli import default_split
     from ovbench.datasets import open_dataset
     from ovbench.protocols import get_protocol
     from ovbench.registry import get_model_class
@@ -48,7 +48,7 @@ def main() -> int:
     from ovbench.splits import load_split
     from ovbench.training import TrainConfig, train
 
-    split = load_split(args.split or DEFAULT_SPLITS[args.dataset])
+    split = load_split(args.split or default_split(args.dataset))
     train_set = open_dataset(args.dataset, args.data_root, "train")
     val = open_dataset(args.dataset, args.data_root, "val")
     options = dict(CPU_DEMO)

@@ -1,4 +1,4 @@
-"""What a model plugin may import from ovbench: this module is the whole public face of the harness.
+"""What a model or dataset plugin may import from ovbench: this module is the whole public face of the harness.
 
 Everything else in ``ovbench`` may change between versions; the names below keep their meaning.
 The training names import PyTorch, so they are resolved only when asked for.
@@ -11,14 +11,15 @@ from typing import Any
 from ovbench.atomic import atomic_path, write_text
 from ovbench.cache import cache_dir, cache_key, cached_tensor
 from ovbench.checkpoints import file_sha256, load_mapped_state, official_key, read_state_dict
-from ovbench.datasets.base import Video
-from ovbench.errors import OvbenchError
+from ovbench.datasets.base import IGNORE, Dataset, FrameRecord, LabelEncoding, Video, VideoRecord
+from ovbench.errors import DataError, OvbenchError
 from ovbench.models import NO_PREDICTION, Option, VideoModel, VocabularyEntry
 
 _TRAINING = ("TrainableVideoModel", "TrainingSample", "latest_checkpoint", "WEIGHTS", "OPTIONS")
 
 __all__ = [
     "NO_PREDICTION", "Option", "OvbenchError", "Video", "VideoModel", "VocabularyEntry",
+    "IGNORE", "DataError", "Dataset", "FrameRecord", "LabelEncoding", "VideoRecord",
     "atomic_path", "cache_dir", "cache_key", "cached_tensor", "file_sha256", "load_mapped_state", "official_key", "read_state_dict",
     "write_text", *_TRAINING,
 ]  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from ovbench.datasets import DATASETS, Dataset, FrameRecord, resolve_root
+from ovbench.datasets import Dataset, dataset_class, FrameRecord, resolve_root
 from ovbench.datasets.io import read_rgb
 from ovbench.errors import DataError
 from ovbench.progress import frame_progress
@@ -33,8 +33,8 @@ def _check_frame(dataset: Dataset, frame: FrameRecord) -> tuple[tuple[int, int] 
 
 def check_dataset(name: str, data_root, subsets, echo: Callable[[str], None], workers: int = 2) -> int:
     """Checks the given subsets (default: every subset whose listing exists); returns the problem count."""
+    cls = dataset_class(name)
     root = resolve_root(name, data_root)
-    cls = DATASETS[name]
     explicit = subsets is not None
     count = 0
 

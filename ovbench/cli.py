@@ -8,8 +8,51 @@ import click
 
 from ovbench.errors import OvbenchError
 
-DEFAULT_SPLITS = {"vspw": "vspw-80-44", "cityscapes": "cityscapes-12-7", "camvid": "camvid-7-4"}
-DATASET_NAMES = tuple(DEFAULT_SPLITS)
+
+
+class RegistryChoice(click.ParamType):
+    """A name from one of :mod:`ovbench.registry`'s registries, looked up when the option is parsed.
+
+    Unlike ``click.Choice`` the names are not frozen at import, so a dataset a plugin registers is a
+    valid ``--dataset`` without the CLI knowing it.
+    """
+
+    def __init__(self, registry_name: str):
+        self.registry_name = registry_name
+        self.name = registry_name.lower()
+
+    @property
+    def registry(self):
+        from ovbench import registry
+
+        return getattr(registry, self.registry_name)
+
+    def convert(self, value, param, ctx):
+        names = self.registry.names()
+        if value in names:
+            return value
+        self.fail(f"{value!r} is unknown; known {self.registry.kind}s: {', '.join(names)}", param, ctx)
+
+    def get_metavar(self, param, ctx=None):
+        return "[" + "|".join(self.registry.names()) + "]"
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(n) for n in self.registry.names() if n.startswith(incomplete)]
+
+
+DATASET = RegistryChoice("DATASETS")
+
+
+def default_split(dataset_name: str) -> str:
+    """The split ``--split`` defaults to for a dataset, as the dataset class declares it."""
+    from ovbench.datasets import dataset_class
+
+    split = dataset_class(dataset_name).default_split
+    if not split:
+        raise OvbenchError(f"--dataset {dataset_name!r} declares no default split; pass --split NAME or a .yaml path")
+    return split
 
 
 class UserError(click.ClickException):
@@ -49,7 +92,7 @@ def _data_options(f):
     f = click.option("--subset", default="val", show_default=True, help="train, val or test.")(f)
     f = click.option("--data-root", type=click.Path(path_type=Path), default=None,
                      help="Dataset folder (or its parent); default $OVBENCH_DATA.")(f)  # fmt: skip
-    f = click.option("--dataset", type=click.Choice(DATASET_NAMES), required=True)(f)
+    f = click.option("--dataset", type=DATASET, required=True)(f)
     return f
 
 
@@ -58,7 +101,7 @@ def _setup(dataset_name, data_root, subset, split_name, protocol_name):
     from ovbench.protocols import get_protocol
     from ovbench.splits import load_split
 
-    split = load_split(split_name or DEFAULT_SPLITS[dataset_name])
+    split = load_split(split_name or default_split(dataset_name))
     if split.dataset != dataset_name:
         raise OvbenchError(f"split {split.name!r} is for dataset {split.dataset!r}, not {dataset_name!r}")
     return open_dataset(dataset_name, data_root, subset), split, get_protocol(protocol_name)
@@ -181,7 +224,7 @@ def evaluate(dataset, data_root, subset, split_name, protocol, max_videos, max_f
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--model", "model_name", required=True, help="A trainable registered model (see `ovbench list models`).")
-@click.option("--dataset", type=click.Choice(DATASET_NAMES), required=True)
+@click.option("--dataset", type=DATASET, required=True)
 @click.option("--data-root", type=click.Path(path_type=Path), default=None, help="Default $OVBENCH_DATA.")
 @click.option("--subset", default="train", show_default=True)
 @click.option("--split", "split_name", default=None, help="Split name or .yaml path [default: the dataset's].")
@@ -230,7 +273,7 @@ def train(ctx, model_name, dataset, data_root, subset, split_name, out, steps, b
 
 
 @cli.command()
-@click.option("--dataset", type=click.Choice(DATASET_NAMES), required=True)
+@click.option("--dataset", type=DATASET, required=True)
 @click.option("--data-root", type=click.Path(path_type=Path), default=None, help="Default $OVBENCH_DATA.")
 @click.option("--subset", "subsets", multiple=True, help="Subsets to check [default: every one present].")
 def check(dataset, data_root, subsets):
@@ -289,10 +332,16 @@ def list_models():
 
 @list_.command("datasets")
 def list_datasets():
-    from ovbench.datasets import DATASETS
+    from ovbench.registry import DATASETS
 
-    for name, cls in DATASETS.items():
-        click.echo(f"{name}  {cls.num_classes} classes, default split {DEFAULT_SPLITS[name]}")
+    for name, spec in DATASETS.specs().items():
+        try:
+            cls = DATASETS.load(spec)
+        except OvbenchError as exc:
+            click.echo(f"{name}  [broken] {exc}")
+            continue
+        origin = "" if spec.origin == "built-in" else f"  [{spec.origin}]"
+        click.echo(f"{name}  {cls.num_classes} classes, default split {cls.default_split or '(none)'}{origin}")
 
 
 @list_.command("splits")
@@ -398,7 +447,7 @@ def plot_all_command(files, out, formats, dpi):
 
 
 @plot.command("qualitative")
-@click.option("--dataset", type=click.Choice(DATASET_NAMES), required=True)
+@click.option("--dataset", type=DATASET, required=True)
 @click.option("--data-root", type=click.Path(path_type=Path), default=None,
               help="Dataset folder (or its parent); default $OVBENCH_DATA.")  # fmt: skip
 @click.option("--subset", default="val", show_default=True, help="train, val or test.")
@@ -421,7 +470,7 @@ def plot_qualitative_command(dataset, data_root, subset, split_name, preds, vide
     from ovbench.plots import plot_qualitative
 
     paths = plot_qualitative(
-        dataset, data_root, subset, split_name or DEFAULT_SPLITS[dataset], preds, out, videos=videos, frames=frames,
+        dataset, data_root, subset, split_name or default_split(dataset), preds, out, videos=videos, frames=frames,
         count=num_frames, name=name, formats=_split_formats(formats), dpi=dpi,
     )  # fmt: skip
     _echo_written(paths)

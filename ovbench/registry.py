@@ -156,6 +156,22 @@ MODELS: Registry[type] = Registry(
     accepts=_is_model_class, expected="a subclass of ovbench.models.VideoModel", attr="Class",
 )  # fmt: skip
 
+# --------------------------------------------------------------------------- datasets
+
+
+def _is_dataset_class(thing: Any) -> bool:
+    from ovbench.datasets.base import Dataset
+
+    return isinstance(thing, type) and issubclass(thing, Dataset)
+
+
+DATASETS: Registry[type] = Registry(
+    "dataset", "ovbench.datasets", flag="--dataset", env="OVBENCH_EXTRA_DATASETS",
+    builtins={"vspw": "ovbench.datasets.vspw:VSPW", "cityscapes": "ovbench.datasets.cityscapes:Cityscapes",
+              "camvid": "ovbench.datasets.camvid:CamVid"},
+    accepts=_is_dataset_class, expected="a subclass of ovbench.datasets.Dataset", attr="Class",
+)  # fmt: skip
+
 # The model registry's earlier functional interface, still used by the CLI and tests.
 
 

@@ -209,7 +209,7 @@ _REPORTED_CAVEATS = {
 
 
 def _reported_schema() -> dict:
-    from ovbench.datasets import DATASETS
+    from ovbench.registry import DATASETS
 
     text = {"type": "string", "minLength": 1}
     percent = {"type": "number", "minimum": 0, "maximum": 100}
@@ -220,7 +220,7 @@ def _reported_schema() -> dict:
         "properties": {
             "method": text,
             "backbone": text,
-            "dataset": {"enum": sorted(DATASETS) + list(REPORTED_ONLY_DATASETS)},
+            "dataset": {"enum": DATASETS.names() + list(REPORTED_ONLY_DATASETS)},
             "subset": {"type": ["string", "null"]},
             "split": {"type": ["string", "null"]},
             "protocol": {"enum": list(REPORTED_PROTOCOLS)},

@@ -421,7 +421,7 @@ def test_unknown_subset_and_dataset(tmp_path):
         CamVid(layout.root, "valid")
     with pytest.raises(OvbenchError, match="unknown"):
         open_dataset("kitti", layout.root, "val")
-    assert set(DATASETS) == {"vspw", "cityscapes", "camvid"}
+    assert set(DATASETS.names()) == {"vspw", "cityscapes", "camvid"}
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,8 @@ from PIL import Image
 from fixtures import make_camvid, write_png
 from ovbench import plots
 from ovbench.cli import cli
+from ovbench.datasets.camvid import COLORS as CAMVID_COLORS
+from ovbench.datasets.cityscapes import COLORS as CITYSCAPES_COLORS
 from ovbench.reports import load_results
 from result_factory import make_result
 
@@ -131,8 +133,8 @@ def test_qualitative_strip(tmp_path):
                "--num-frames", 3, "--out", out)  # fmt: skip
     assert res.exit_code == 0, res.output
     pixels = assert_figure_files(out, "qualitative")
-    assert has_colour(pixels, plots.CAMVID_COLORS[car], at_least=3 * 40 * 40)  # a whole row of car-coloured frames
-    assert has_colour(pixels, plots.CAMVID_COLORS[3])  # Road, from the ground truth
+    assert has_colour(pixels, CAMVID_COLORS[car], at_least=3 * 40 * 40)  # a whole row of car-coloured frames
+    assert has_colour(pixels, CAMVID_COLORS[3])  # Road, from the ground truth
     assert has_colour(pixels, plots.IGNORE_COLOR, at_least=3 * 100)  # ignore rows of the copied GT
 
 
@@ -267,5 +269,6 @@ def test_palettes():
 def test_cityscapes_palette_matches_cityscapesscripts():
     labels = pytest.importorskip("cityscapesscripts.helpers.labels")
     by_train_id = {lab.trainId: lab.color for lab in labels.labels if 0 <= lab.trainId < 19}
-    assert list(plots.CITYSCAPES_COLORS) == [by_train_id[i] for i in range(19)]
+    assert list(CITYSCAPES_COLORS) == [by_train_id[i] for i in range(19)]
+    assert [tuple(c) for c in plots.palette("cityscapes", 19)[:19]] == list(CITYSCAPES_COLORS)
 

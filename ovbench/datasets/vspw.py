@@ -18,6 +18,8 @@ FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
 class VSPW(Dataset):
     name = "vspw"
     num_classes = 124
+    default_split = "vspw-80-44"
+    folder_names = ("vspw", "VSPW_480p", "VSPW")
     _encoding = LabelEncoding.offset(124, first_raw=1, ignore_raw=(0, IGNORE))
 
     @property
@@ -30,6 +32,10 @@ class VSPW(Dataset):
             if (candidate / "data").is_dir():
                 return candidate
         return None
+
+    @classmethod
+    def is_root(cls, root: Path) -> bool:
+        return cls.find_root(root) == root
 
     def __init__(self, root: Path, subset: str):
         super().__init__(root, subset)
