@@ -14,12 +14,15 @@ from ovbench.checkpoints import file_sha256, load_mapped_state, official_key, re
 from ovbench.datasets.base import IGNORE, Dataset, FrameRecord, LabelEncoding, Video, VideoRecord
 from ovbench.errors import DataError, OvbenchError
 from ovbench.models import NO_PREDICTION, Option, VideoModel, VocabularyEntry
+from ovbench.protocols import Protocol
+from ovbench.splits import ClassInfo, Split
 
 _TRAINING = ("TrainableVideoModel", "TrainingSample", "latest_checkpoint", "WEIGHTS", "OPTIONS")
 
 __all__ = [
     "NO_PREDICTION", "Option", "OvbenchError", "Video", "VideoModel", "VocabularyEntry",
     "IGNORE", "DataError", "Dataset", "FrameRecord", "LabelEncoding", "VideoRecord",
+    "ClassInfo", "Protocol", "Split",
     "atomic_path", "cache_dir", "cache_key", "cached_tensor", "file_sha256", "load_mapped_state", "official_key", "read_state_dict",
     "write_text", *_TRAINING,
 ]  # fmt: skip

@@ -43,6 +43,7 @@ class RegistryChoice(click.ParamType):
 
 
 DATASET = RegistryChoice("DATASETS")
+PROTOCOL = RegistryChoice("PROTOCOLS")
 
 
 def default_split(dataset_name: str) -> str:
@@ -87,7 +88,8 @@ def cli() -> None:
 def _data_options(f):
     f = click.option("--max-frames", type=int, default=None, help="Score at most N frames per video (a prefix).")(f)
     f = click.option("--max-videos", type=int, default=None, help="Score only the first N videos.")(f)
-    f = click.option("--protocol", type=click.Choice(["gzsl", "zsl"]), default="gzsl", show_default=True)(f)
+    f = click.option("--protocol", type=PROTOCOL, default="gzsl", show_default=True,
+                     help="Which classes are asked for and scored (ovbench list protocols).")(f)  # fmt: skip
     f = click.option("--split", "split_name", default=None, help="Split name or .yaml path [default: the dataset's].")(f)
     f = click.option("--subset", default="val", show_default=True, help="train, val or test.")(f)
     f = click.option("--data-root", type=click.Path(path_type=Path), default=None,
@@ -304,7 +306,7 @@ def prepare_cityscapes(data_root):
 
 @cli.group(name="list", cls=_Group)
 def list_() -> None:
-    """List models, datasets or splits."""
+    """List models, datasets, protocols or splits."""
 
 
 @list_.command("models")
@@ -342,6 +344,20 @@ def list_datasets():
             continue
         origin = "" if spec.origin == "built-in" else f"  [{spec.origin}]"
         click.echo(f"{name}  {cls.num_classes} classes, default split {cls.default_split or '(none)'}{origin}")
+
+
+@list_.command("protocols")
+def list_protocols():
+    from ovbench.registry import PROTOCOLS
+
+    for name, spec in PROTOCOLS.specs().items():
+        try:
+            protocol = PROTOCOLS.load(spec)
+        except OvbenchError as exc:
+            click.echo(f"{name}  [broken] {exc}")
+            continue
+        origin = "" if spec.origin == "built-in" else f"  [{spec.origin}]"
+        click.echo(f"{name}  main score {protocol.main_metric}: {protocol.description}{origin}")
 
 
 @list_.command("splits")

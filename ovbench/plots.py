@@ -31,6 +31,7 @@ from matplotlib.patches import Patch
 
 from ovbench.atomic import atomic_path
 from ovbench.errors import OvbenchError
+from ovbench.protocols import get_protocol
 from ovbench.reports import differing_options, group_key, group_title, load_results, option_text, ranked
 
 KINDS = ("ablation", "seen-unseen", "per-class", "mvc", "qualitative")
@@ -249,7 +250,7 @@ def ablation_figure(loaded: Sequence[tuple[Path, dict]], strict: bool = True) ->
         ax.set_xlabel(f"{name}: options switched on")
         ax.set_ylabel("score (%)")
         ax.grid(axis="x", visible=False)
-        note = " (mIoU over unseen classes)" if key[3] == "zsl" else ""
+        note = " (mIoU over unseen classes)" if get_protocol(key[3]).unseen_only else ""
         ax.set_title(f"{group_title(key)}{note}")
         ax.legend(ncols=len(metrics), loc="upper center", bbox_to_anchor=(0.5, -0.2), handlelength=1.0,
                   columnspacing=1.2)  # fmt: skip
@@ -363,7 +364,8 @@ def per_class_figure(loaded: Sequence[tuple[Path, dict]]) -> Figure:
         labels = series_labels(results)
         for i in ranked(results):
             r = results[i]
-            ids = [c for c, seen in enumerate(r["split"]["seen"]) if not (r["protocol"] == "zsl" and seen)]
+            scores_class = get_protocol(r["protocol"]).scores_class
+            ids = [c for c, seen in enumerate(r["split"]["seen"]) if scores_class(seen)]
             panels.append((r, labels[i], ids))
     most = max(len(ids) for _, _, ids in panels)
     longest = max(len(r["split"]["classes"][c]) for r, _, ids in panels for c in ids)
@@ -453,7 +455,7 @@ def mvc_figure(loaded: Sequence[tuple[Path, dict]]) -> Figure:
         ax.set_xlim(0, _nice_limit(max(xs)))
         pad = max(2.0, (max(ys) - min(ys)) * 0.15)
         ax.set_ylim(max(0.0, min(ys) - pad), min(100.0, max(ys) + pad))
-        ax.set_xlabel("mIoU over unseen classes (%)" if key[3] == "zsl" else "mIoU (%)")
+        ax.set_xlabel("mIoU over unseen classes (%)" if get_protocol(key[3]).unseen_only else "mIoU (%)")
         ax.set_ylabel("video consistency mVC (%)")
         ax.set_title(group_title(key))
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)

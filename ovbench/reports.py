@@ -31,10 +31,13 @@ METRIC_TITLES = {
     "fwiou": "FWIoU", "pixel_acc": "pAcc", "mvc8": "mVC8", "mvc16": "mVC16",
 }  # fmt: skip
 
-COLUMNS = {
-    "gzsl": [(k, METRIC_TITLES[k]) for k in ("miou", "miou_seen", "miou_unseen", "hiou", "mvc8", "mvc16")],
-    "zsl": [(k, METRIC_TITLES[k]) for k in ("miou", "fwiou", "mvc8", "mvc16")],
-}
+
+def protocol_columns(protocol_name: str) -> list[tuple[str, str]]:
+    """(metric key, column title) of a protocol's leaderboard, as the protocol declares them."""
+    from ovbench.protocols import get_protocol
+
+    return [(k, METRIC_TITLES.get(k, k)) for k in get_protocol(protocol_name).columns]
+
 
 # Protocols a published number can carry; "all-classes" = image-level, every class asked for and scored,
 # no seen/unseen split (training-free methods); "cross-dataset" = a model trained on one dataset's classes
@@ -329,7 +332,7 @@ def _best_cells(table: Table) -> set[tuple[int, int]]:
 def leaderboard_table(key: tuple, results: Sequence[dict], reported: Sequence[Reported] = ()) -> Table:
     """One group's leaderboard, best main score first."""
     protocol = key[3]
-    metrics = COLUMNS[protocol]
+    metrics = protocol_columns(protocol)
     labels = model_labels(results)
     order = ranked(results)
     citations: list[Reported] = []
@@ -402,8 +405,10 @@ def _warnings(results: Sequence[dict], labels: Sequence[str]) -> list[str]:
 
 
 def per_class_table(key: tuple, results: Sequence[dict]) -> Table:
-    """IoU of every class (rows) for every model (columns); seen/unseen marked. zsl: unseen classes only."""
-    protocol = key[3]
+    """IoU of every class (rows) for every model (columns); seen/unseen marked; only the classes the protocol scores."""
+    from ovbench.protocols import get_protocol
+
+    protocol = get_protocol(key[3])
     labels = model_labels(results)
     order = ranked(results)
     first = results[order[0]]["split"]
@@ -413,8 +418,8 @@ def per_class_table(key: tuple, results: Sequence[dict]) -> Table:
         warnings.append("inputs name the classes differently (edited split files); names are the first result's")
     rows = []
     for c, (name, is_seen) in enumerate(zip(names, seen)):
-        if protocol == "zsl" and is_seen:
-            continue  # not scored under zsl
+        if not protocol.scores_class(is_seen):
+            continue
         ious = [results[i]["metrics"]["per_class_iou"][c] for i in order]
         rows.append([name, "seen" if is_seen else "unseen", *ious])
     columns = ["Class", "Set", *(labels[i] for i in order)]
@@ -671,7 +676,7 @@ def leaderboard(results: Sequence[dict]):
 
 
 __all__ = [
-    "COLUMNS", "FORMATS", "Reported", "Table", "expand_paths", "grouped", "leaderboard", "leaderboard_table",
+    "FORMATS", "Reported", "Table", "expand_paths", "grouped", "leaderboard", "leaderboard_table",
     "leaderboards", "load_reported", "load_results", "model_labels", "per_class_table", "render",
     "reported_tables", "write_text",
 ]  # fmt: skip

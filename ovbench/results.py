@@ -26,10 +26,18 @@ from ovbench.errors import OvbenchError
 SCHEMA_VERSION = 1
 
 
-@cache
 def _validator() -> jsonschema.protocols.Validator:
+    from ovbench.registry import PROTOCOLS
+
+    return _validator_for(tuple(PROTOCOLS.names()))
+
+
+@cache
+def _validator_for(protocols: tuple[str, ...]) -> jsonschema.protocols.Validator:
+    """The result schema with the protocol names registered now; built once per set of names (slow)."""
     schema = json.loads(resources.files("ovbench").joinpath("result_schema.json").read_text())
-    return jsonschema.validators.validator_for(schema)(schema)  # built once: checking the schema is slow
+    schema["properties"]["protocol"]["enum"] = list(protocols)
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 @cache

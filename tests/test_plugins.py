@@ -15,6 +15,7 @@ from ovbench import registry
 from ovbench.cli import cli
 from ovbench.errors import OvbenchError
 from ovbench.models import Option, parse_option_args, resolve_options
+from ovbench.protocols import get_protocol
 from ovbench.results import read_result
 from ovbench.splits import load_split
 
@@ -178,6 +179,51 @@ def test_a_dataset_registered_in_one_file_runs_end_to_end(tmp_path, monkeypatch)
     from ovbench import plots
 
     assert [tuple(c) for c in plots.palette("tiny", 2)[:2]] == [(10, 20, 30), (200, 100, 50)]  # its own colours
+
+
+def test_a_protocol_registered_in_one_file_ranks_scores_and_tables_by_its_own_columns(tmp_path, monkeypatch):
+    monkeypatch.setenv("OVBENCH_EXTRA_DATASETS", "tiny=tiny_dataset:TinyVideos")
+    monkeypatch.setenv("OVBENCH_EXTRA_PROTOCOLS", "gzsl-fw=tiny_protocol:FREQUENCY")
+    registry.register("toy-constant", "toy_models:Constant")
+    counts = _tiny_data(tmp_path / "data" / "tiny")
+    split = tmp_path / "tiny-1-1.yaml"
+    split.write_text(TINY_SPLIT)
+    invoke = CliRunner().invoke
+
+    listed = invoke(cli, ["list", "protocols"])
+    assert "gzsl-fw  main score fwiou: every class asked for and scored, ranked by FWIoU  [$OVBENCH_EXTRA_PROTOCOLS]" in listed.output
+    assert "zsl  main score miou: " in listed.output
+    out = tmp_path / "r.json"
+    res = invoke(cli, ["run", "--model", "toy-constant", "--label", "1", "--dataset", "tiny", "--data-root",
+                       str(tmp_path / "data"), "--split", str(split), "--protocol", "gzsl-fw", "--no-progress",
+                       "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+
+    total = counts[0] + counts[1]
+    car_iou = counts[1] / total  # every valid pixel predicted car
+    r = read_result(out)
+    assert r["protocol"] == "gzsl-fw" and r["main_metric"] == "fwiou"
+    assert r["main_score"] == pytest.approx(counts[1] / total * car_iou * 100, abs=1e-12)  # Σ GT_c·IoU_c / ΣGT
+    assert r["metrics"]["pixel_acc"] == pytest.approx(car_iou * 100, abs=1e-12)
+    table = invoke(cli, ["compare", str(out)])
+    assert table.exit_code == 0, table.output
+    header = next(line for line in table.output.splitlines() if line.startswith("| Model"))
+    assert [c.strip() for c in header.strip("|").split("|")][:4] == ["Model", "FWIoU", "mIoU", "pAcc"]
+
+    monkeypatch.delenv("OVBENCH_EXTRA_PROTOCOLS")  # the result names a protocol no longer installed
+    res = invoke(cli, ["compare", str(out)])
+    assert res.exit_code != 0 and "protocol: 'gzsl-fw' is not one of ['gzsl', 'zsl']" in res.output
+
+
+def test_a_misnamed_or_wrong_protocol_plugin_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("OVBENCH_EXTRA_PROTOCOLS", "other=tiny_protocol:MISNAMED,toy=toy_models:Constant")
+    with pytest.raises(OvbenchError, match="protocol 'other' is registered to a Protocol named 'something-else'"):
+        get_protocol("other")
+    with pytest.raises(OvbenchError, match="toy_models:Constant is not an ovbench.protocols.Protocol instance"):
+        get_protocol("toy")
+    res = CliRunner().invoke(cli, ["run", "--model", "x", "--dataset", "camvid", "--protocol", "fewshot"])
+    assert res.exit_code == 2
+    assert "Invalid value for '--protocol': 'fewshot' is unknown; known protocols: gzsl, other, toy, zsl" in res.output
 
 
 def test_a_misnamed_or_wrong_dataset_plugin_is_one_clear_error(tmp_path, monkeypatch):
