@@ -98,6 +98,10 @@ class TrainingFreeCLIP(VideoModel):
     def weights(self) -> str:
         return self._weights
 
+    @property
+    def random_weights(self) -> bool:
+        return self.config["pretrained"].lower() == "none"
+
     def describe(self) -> dict:
         info = super().describe()
         info.update(

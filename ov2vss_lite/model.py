@@ -104,6 +104,7 @@ class OV2VSS(TrainableVideoModel):
         torch.manual_seed(cfg["seed"] + 1)
         self.network = OV2VSSNetwork(network_config, len(self.text.templates), len(layers)).to(device).eval()
         self._weights = f"{clip_weights}+head:untrained:seed={cfg['seed']}"
+        self._random_weights = cfg["pretrained"].lower() == "none" or checkpoint is None
         if checkpoint is not None:
             state = load_file(checkpoint / WEIGHTS, device=str(device))
             try:
@@ -132,6 +133,10 @@ class OV2VSS(TrainableVideoModel):
     @property
     def weights(self) -> str:
         return self._weights
+
+    @property
+    def random_weights(self) -> bool:
+        return self._random_weights
 
     def describe(self) -> dict:
         info = super().describe()

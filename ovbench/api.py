@@ -1,7 +1,8 @@
 """What a model or dataset plugin may import from ovbench: this module is the whole public face of the harness.
 
 Everything else in ``ovbench`` may change between versions; the names below keep their meaning.
-The training names import PyTorch, so they are resolved only when asked for.
+The training names import PyTorch and the report names the result schema, so both are resolved only when
+asked for.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from ovbench.protocols import Protocol
 from ovbench.splits import ClassInfo, Split
 
 _TRAINING = ("TrainableVideoModel", "TrainingSample", "latest_checkpoint", "WEIGHTS", "OPTIONS")
+_REPORTS = ("Cited", "ReportFormat", "Table", "best_cells", "cell_text")
 
 __all__ = [
     "NO_PREDICTION", "Option", "OvbenchError", "Video", "VideoModel", "VocabularyEntry",
     "IGNORE", "DataError", "Dataset", "FrameRecord", "LabelEncoding", "VideoRecord",
     "ClassInfo", "Protocol", "Split",
     "atomic_path", "cache_dir", "cache_key", "cached_tensor", "file_sha256", "load_mapped_state", "official_key", "read_state_dict",
-    "write_text", *_TRAINING,
+    "write_text", *_TRAINING, *_REPORTS,
 ]  # fmt: skip
 
 
@@ -33,4 +35,8 @@ def __getattr__(name: str) -> Any:
         from ovbench import training
 
         return getattr(training, name)
+    if name in _REPORTS:
+        from ovbench.reports import formats
+
+        return getattr(formats, name)
     raise AttributeError(f"module 'ovbench.api' has no attribute {name!r}")

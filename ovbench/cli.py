@@ -44,6 +44,7 @@ class RegistryChoice(click.ParamType):
 
 DATASET = RegistryChoice("DATASETS")
 PROTOCOL = RegistryChoice("PROTOCOLS")
+REPORT_FORMAT = RegistryChoice("REPORT_FORMATS")
 
 
 def default_split(dataset_name: str) -> str:
@@ -306,7 +307,7 @@ def prepare_cityscapes(data_root):
 
 @cli.group(name="list", cls=_Group)
 def list_() -> None:
-    """List models, datasets, protocols or splits."""
+    """List models, datasets, protocols, report formats, figures or splits."""
 
 
 @list_.command("models")
@@ -360,6 +361,34 @@ def list_protocols():
         click.echo(f"{name}  main score {protocol.main_metric}: {protocol.description}{origin}")
 
 
+@list_.command("formats")
+def list_formats():
+    from ovbench.registry import REPORT_FORMATS
+
+    for name, spec in REPORT_FORMATS.specs().items():
+        try:
+            form = REPORT_FORMATS.load(spec)
+        except OvbenchError as exc:
+            click.echo(f"{name}  [broken] {exc}")
+            continue
+        origin = "" if spec.origin == "built-in" else f"  [{spec.origin}]"
+        click.echo(f"{name}  {form.description}{origin}")
+
+
+@list_.command("figures")
+def list_figures():
+    from ovbench.registry import FIGURES
+
+    for name, spec in FIGURES.specs().items():
+        try:
+            figure = FIGURES.load(spec)
+        except OvbenchError as exc:
+            click.echo(f"{name}  [broken] {exc}")
+            continue
+        origin = "" if spec.origin == "built-in" else f"  [{spec.origin}]"
+        click.echo(f"{name}  {figure.description}{origin}")
+
+
 @list_.command("splits")
 def list_splits():
     from ovbench.splits import available_splits, load_split
@@ -371,8 +400,8 @@ def list_splits():
 
 @cli.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "latex", "html"]), default="markdown",
-              show_default=True, help="LaTeX needs \\usepackage{booktabs}; best values are bold.")  # fmt: skip
+@click.option("--format", "fmt", type=REPORT_FORMAT, default="markdown", show_default=True,
+              help="markdown, csv, latex (needs \\usepackage{booktabs}), html, or a registered one (ovbench list formats).")  # fmt: skip
 @click.option("--per-class", is_flag=True, help="Also per-class IoU tables (seen and unseen marked).")
 @click.option("--reported", is_flag=True,
               help="Also every published number, by dataset and protocol (alone without FILES).")  # fmt: skip
@@ -400,16 +429,34 @@ def compare(files, fmt, per_class, reported, reported_file, preamble, out):
         click.echo(f"wrote {out}")
 
 
-@cli.group(cls=_Group)
+class _PlotGroup(_Group):
+    """``ovbench plot``: its fixed commands plus one per registered result figure."""
+
+    def list_commands(self, ctx):
+        from ovbench.registry import FIGURES
+
+        return sorted(set(super().list_commands(ctx)) | set(FIGURES.names()))
+
+    def get_command(self, ctx, name):
+        from ovbench.registry import FIGURES
+
+        command = super().get_command(ctx, name)
+        if command is not None or name not in FIGURES:
+            return command
+        try:
+            help_text = FIGURES.get(name).description
+        except OvbenchError as exc:
+            help_text = f"[broken] {exc}"
+        return _plot_results_command(name, help_text)
+
+
+@cli.group(cls=_PlotGroup)
 def plot() -> None:
     """Figures (PNG and PDF by default) from result files or saved predictions.
 
     \b
-    ovbench plot ablation R.json ... --out DIR      module grid vs mIoU, hIoU, mVC
-    ovbench plot seen-unseen R.json ... --out DIR   mIoU seen vs unseen per model (gzsl)
-    ovbench plot per-class R.json ... --out DIR     per-class IoU, seen/unseen coloured
-    ovbench plot mvc R.json ... --out DIR           mVC8/mVC16 vs mIoU per model
-    ovbench plot all R.json ... --out DIR           every one of the above that applies
+    ovbench plot FIGURE R.json ... --out DIR   one result figure (the commands below; ovbench list figures)
+    ovbench plot all R.json ... --out DIR      every result figure that the inputs allow
     ovbench plot qualitative --dataset D --pred LABEL=PRED ... --out DIR
     """
 
@@ -426,8 +473,8 @@ def _echo_written(paths) -> None:
         click.echo(f"wrote {p}")
 
 
-def _plot_results_command(kind: str, help_text: str):
-    @plot.command(kind, help=help_text)
+def _plot_results_command(kind: str, help_text: str) -> click.Command:
+    @click.command(kind, help=help_text, short_help=help_text)
     @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
     @_plot_outputs
     @click.option("--name", default=None, help=f"File name stem [default: {kind}].")
@@ -441,12 +488,6 @@ def _plot_results_command(kind: str, help_text: str):
 
 def _split_formats(formats: str) -> list[str]:
     return [f.strip().lower() for f in formats.split(",") if f.strip()]
-
-
-_plot_results_command("ablation", "OV2VSS module grid (none, +STF, +STF+RFE, +STF+RFE+VTE) against mIoU, hIoU, mVC.")
-_plot_results_command("seen-unseen", "mIoU on seen against unseen classes, one point per model (gzsl results).")
-_plot_results_command("per-class", "IoU of every class, bars coloured seen/unseen, one panel per result.")
-_plot_results_command("mvc", "mVC8 and mVC16 against mIoU, one colour per model.")
 
 
 @plot.command("all")

@@ -122,6 +122,12 @@ class VideoModel(abc.ABC):
         """An identifier of the weights in use (a tag, a file hash), recorded in results."""
         return None
 
+    @property
+    def random_weights(self) -> bool:
+        """True when any weight the predictions depend on is random (untrained): a smoke run, whose
+        numbers mean nothing; recorded in the result and flagged in every table that shows it."""
+        return False
+
     def describe(self) -> dict[str, Any]:
         """Every setting that can change a number, for the result file; extend to add derived ones."""
         score_options = {o.name for o in type(self).options if o.affects_score}

@@ -54,7 +54,7 @@ class Registry(Generic[T]):
         self._expected = expected
         self._attr = attr  # what an env entry names after the colon ("Class"), for messages
         self._registered: dict[str, Spec] = {}
-        self._loaded: dict[str, T] = {}
+        self._loaded: dict[tuple[str, str], T] = {}  # by (name, target): an env entry may change target
 
     def register(self, name: str, target: str | T) -> None:
         """Registers ``name`` in this process, as ``"module:Attr"`` or as the object itself."""
@@ -62,11 +62,15 @@ class Registry(Generic[T]):
             self._registered[name] = Spec(name, target, "register()")
         else:
             self._registered[name] = Spec(name, "<object>", "register()", target)
-        self._loaded.pop(name, None)
+        self._forget(name)
 
     def unregister(self, name: str) -> None:
         self._registered.pop(name, None)
-        self._loaded.pop(name, None)
+        self._forget(name)
+
+    def _forget(self, name: str) -> None:
+        for key in [k for k in self._loaded if k[0] == name]:
+            del self._loaded[key]
 
     def specs(self) -> dict[str, Spec]:
         """Every name known now, sorted, with where it comes from."""
@@ -91,7 +95,7 @@ class Registry(Generic[T]):
         return self.load(specs[name])
 
     def load(self, spec: Spec) -> T:
-        cached = self._loaded.get(spec.name)
+        cached = self._loaded.get((spec.name, spec.target))
         if cached is not None and spec.origin != "register()":
             return cached
         if spec.obj is not None:
@@ -100,7 +104,7 @@ class Registry(Generic[T]):
             thing = _import(spec, self.kind)
         if self._accepts is not None and not self._accepts(thing):
             raise OvbenchError(f"{self.kind} {spec.name!r}: {spec.target} is not {self._expected}")
-        self._loaded[spec.name] = thing
+        self._loaded[spec.name, spec.target] = thing
         return thing
 
     def items(self) -> list[tuple[str, T]]:
@@ -195,6 +199,36 @@ PROTOCOLS: Registry = Registry(
     "protocol", "ovbench.protocols", flag="--protocol", env="OVBENCH_EXTRA_PROTOCOLS",
     builtins={"gzsl": "ovbench.protocols:GZSL", "zsl": "ovbench.protocols:ZSL"},
     accepts=_is_protocol, expected="an ovbench.protocols.Protocol instance", attr="PROTOCOL",
+)  # fmt: skip
+
+# --------------------------------------------------------------------------- report formats
+
+
+def _is_report_format(thing: Any) -> bool:
+    from ovbench.reports.formats import ReportFormat
+
+    return isinstance(thing, ReportFormat)
+
+
+REPORT_FORMATS: Registry = Registry(
+    "report format", "ovbench.report_formats", flag="--format", env="OVBENCH_EXTRA_REPORT_FORMATS",
+    builtins={name: f"ovbench.reports.formats:{name.upper()}" for name in ("markdown", "csv", "latex", "html")},
+    accepts=_is_report_format, expected="an ovbench.reports.formats.ReportFormat instance", attr="FORMAT",
+)  # fmt: skip
+
+# --------------------------------------------------------------------------- figures
+
+
+def _is_figure(thing: Any) -> bool:
+    from ovbench.plots.figure import ResultFigure
+
+    return isinstance(thing, ResultFigure)
+
+
+FIGURES: Registry = Registry(
+    "figure", "ovbench.figures", flag="ovbench plot", env="OVBENCH_EXTRA_FIGURES",
+    builtins={name: f"ovbench.plots.{name.replace('-', '_')}:FIGURE" for name in ("ablation", "seen-unseen", "per-class", "mvc")},
+    accepts=_is_figure, expected="an ovbench.plots.figure.ResultFigure instance", attr="FIGURE",
 )  # fmt: skip
 
 # The model registry's earlier functional interface, still used by the CLI and tests.

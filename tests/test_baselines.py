@@ -409,7 +409,7 @@ def test_acceptance_five_models_on_camvid_val(tmp_path):
         if len(runs) == 2:
             assert runs[0]["metrics"] == runs[1]["metrics"]
         r = runs[0]
-        assert r["model"]["weights"] == "ViT-B-16:random-init:seed=0"
+        assert r["model"]["weights"] == "ViT-B-16:random-init:seed=0" and r["model"]["random_weights"] is True
         opts = r["model"]["options"]
         assert (opts["short_side"], opts["crop"], opts["stride"], opts["templates"], opts["dtype"]) == (336, 224, 112, "imagenet80", "fp32")
         assert opts["method"] == model and opts["prompts"][4] == ["pavement", "sidewalk"]

@@ -209,6 +209,7 @@ def test_checkpoint_round_trip_and_run_records_its_hash(camvid_train, tmp_path):
     assert all(np.array_equal(x[1], y[1]) for x, y in zip(a, b))
     result = run_model(loaded, "catseg-frame", camvid_train, split, get_protocol("gzsl"), RunConfig(show_progress=False))
     assert result["model"]["weights"] == loaded.weights
+    assert result["model"]["random_weights"] is True  # a trained head on TINY's random CLIP is still a smoke run
     assert result["model"]["options"]["checkpoint"].endswith("step-000004")
     with pytest.raises(OvbenchError, match="--feature-dim 64 differs from the checkpoint's 32"):
         CatSegFrame(checkpoint=str(tmp_path / "run"), feature_dim=64)

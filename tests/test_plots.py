@@ -243,7 +243,7 @@ def test_seen_unseen_and_mvc_content(baseline_files):
 def test_kinds_that_cannot_apply(baseline_files, tmp_path):
     zsl_only = [f for f in baseline_files if f.endswith("zsl.json")]
     res = plot("seen-unseen", *zsl_only, "--out", tmp_path)
-    assert res.exit_code == 2 and "needs gzsl results" in res.output
+    assert res.exit_code == 2 and "needs results that score seen and unseen classes" in res.output
     no_vc = write(tmp_path, "novc", make_result("m"))
     res = plot("mvc", no_vc, "--out", tmp_path)
     assert res.exit_code == 2 and "no result has mVC8 or mVC16" in res.output

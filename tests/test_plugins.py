@@ -110,7 +110,7 @@ def test_example_plugin_installs_and_runs(plugin_site, tmp_path):
         assert done.returncode == 0, done.stderr
         runs[smooth] = read_result(out)
     prompts = [list(c.prompts) for c in load_split("camvid-7-4").classes]  # recorded by the harness
-    assert runs["--smooth"]["model"] == {"name": "colour-prototypes", "weights": None,
+    assert runs["--smooth"]["model"] == {"name": "colour-prototypes", "weights": None, "random_weights": False,
                                          "options": {"downsample": 2, "smooth": True, "prompts": prompts}}  # fmt: skip
     assert runs["--smooth"]["metrics"] != runs["--no-smooth"]["metrics"]  # the option reaches the model
 
@@ -236,3 +236,39 @@ def test_a_misnamed_or_wrong_dataset_plugin_is_one_clear_error(tmp_path, monkeyp
     assert res.exit_code == 2 and "toy_models:Constant is not a subclass of ovbench.datasets.Dataset" in res.output
     res = CliRunner().invoke(cli, ["check", "--dataset", "nope", *base])
     assert res.exit_code == 2 and "'nope' is unknown; known datasets: camvid, cityscapes, other, toy, vspw" in res.output
+
+
+def test_a_report_format_registered_in_one_file_writes_every_table_of_compare(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setenv("OVBENCH_EXTRA_DATASETS", "tiny=tiny_dataset:TinyVideos")
+    monkeypatch.setenv("OVBENCH_EXTRA_REPORT_FORMATS", "jsonl=tiny_report_format:FORMAT")
+    registry.register("toy-constant", "toy_models:Constant")
+    counts = _tiny_data(tmp_path / "data" / "tiny")
+    split = tmp_path / "tiny-1-1.yaml"
+    split.write_text(TINY_SPLIT)
+    invoke = CliRunner().invoke
+    assert "jsonl  one JSON object per table row  [$OVBENCH_EXTRA_REPORT_FORMATS]" in invoke(cli, ["list", "formats"]).output
+    out = tmp_path / "r.json"
+    res = invoke(cli, ["run", "--model", "toy-constant", "--label", "1", "--dataset", "tiny", "--data-root",
+                       str(tmp_path / "data"), "--split", str(split), "--no-progress", "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+
+    res = invoke(cli, ["compare", "--format", "jsonl", str(out)])
+    assert res.exit_code == 0, res.output
+    (row,) = map(json.loads, res.output.splitlines())
+    car_iou = counts[1] / (counts[0] + counts[1]) * 100  # every valid pixel predicted car
+    assert row["Dataset"] == "tiny" and row["Protocol"] == "gzsl" and row["Model"] == "toy-constant"
+    assert row["mIoU"] == pytest.approx(car_iou / 2, abs=1e-12) and row["hIoU"] == 0.0
+    assert row["Frames"] == read_result(out)["dataset"]["num_frames"]
+    res = invoke(cli, ["compare", "--format", "jsonl", "--per-class", str(out)])  # one kind of table: long form
+    rows = [json.loads(line) for line in res.output.splitlines()]
+    assert [(r["Class"], r["Set"], r["IoU"]) for r in rows] == [("sky", "seen", 0.0), ("car", "unseen", car_iou)]
+    res = invoke(cli, ["compare", "--format", "jsonl", "--per-class", "--reported", str(out)])
+    assert res.exit_code == 2 and "--format jsonl holds one kind of table: pass --per-class or --reported" in res.output
+
+    monkeypatch.setenv("OVBENCH_EXTRA_REPORT_FORMATS", "jsonl=tiny_report_format:_lines")
+    res = invoke(cli, ["compare", "--format", "jsonl", str(out)])
+    assert res.exit_code == 2 and "tiny_report_format:_lines is not an ovbench.reports.formats.ReportFormat" in res.output
+    res = invoke(cli, ["compare", "--format", "docx", str(out)])
+    assert res.exit_code == 2 and "'docx' is unknown; known report formats: csv, html, jsonl, latex, markdown" in res.output

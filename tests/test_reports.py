@@ -84,7 +84,7 @@ def make_result_files(folder: Path) -> list[str]:
     city["environment"].update(device="cuda", gpu="NVIDIA H100 80GB HBM3")
     smoke = make_result("naclip", diagonal_matrix([5] * 19, wrong=2, n=19), split="cityscapes-12-7",
                         options={"backbone": "ViT-B-16", "pamr": True})  # fmt: skip
-    smoke["model"]["weights"] = "ViT-B-16:random-init:seed=0"
+    smoke["model"].update(weights="ViT-B-16:random-init:seed=0", random_weights=True)
     smoke["dataset"]["max_frames"] = 10
     smoke["environment"]["platform"] = "Linux-6.1.0-x86_64-with-glibc2.36"
     results.update(city=city, smoke=smoke)

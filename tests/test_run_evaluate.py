@@ -68,6 +68,7 @@ def test_constant_model_scores_equal_hand_count(camvid, tmp_path):
     assert r["dataset"]["num_videos"] == 2 and r["dataset"]["num_frames"] == 14
     prompts = r["model"]["options"].pop("prompts")  # recorded by the harness, one list per class asked for
     assert r["model"]["options"] == {"label": 3}  # the speed-only knob is not a score option
+    assert r["model"]["random_weights"] is False
     assert prompts[4] == ["pavement", "sidewalk"] and len(prompts) == 11
     assert np.asarray(r["confusion_matrix"]["matrix"]).sum() == gt.sum()
 
@@ -103,6 +104,19 @@ def test_saved_predictions_evaluate_to_the_same_result(camvid, tmp_path):
     assert a["metrics"] == b["metrics"]
     assert a["confusion_matrix"] == b["confusion_matrix"]
     assert a["dataset"]["fingerprint"] == b["dataset"]["fingerprint"]
+
+
+def test_random_weights_are_a_declared_field_that_every_table_flags(camvid, tmp_path):
+    """The model says whether its weights are random; the weights identifier's text plays no part."""
+    smoke, real = tmp_path / "smoke.json", tmp_path / "real.json"
+    assert run_cli(camvid, smoke, "toy-constant", "--untrained").exit_code == 0
+    assert run_cli(camvid, real, "toy-constant", "--label", "2").exit_code == 0
+    assert read_result(smoke)["model"]["random_weights"] is True
+    r = json.loads(real.read_text())
+    r["model"]["weights"] = "random-init, said the weights string"
+    real.write_text(json.dumps(r))
+    out = invoke("compare", smoke, real).output
+    assert "> note: random weights (smoke runs; their numbers are meaningless): toy-constant (label=0)\n" in out
 
 
 def _predictions(camvid, tmp_path):

@@ -13,7 +13,12 @@ class Constant(VideoModel):
     options = (
         Option("label", 0, "Vocabulary index to predict."),
         Option("batch", 1, "Speed-only knob.", affects_score=False),
+        Option("untrained", False, "Declare the weights random (a smoke run).", affects_score=False),
     )
+
+    @property
+    def random_weights(self) -> bool:
+        return self.config["untrained"]
 
     def predict_video(self, video, vocabulary):
         for i in video.scored_indices:

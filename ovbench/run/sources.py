@@ -64,7 +64,9 @@ def model_description(model_name: str, model: VideoModel, vocabulary: Sequence[V
     """The result's ``model`` block, as it reads back from JSON: the model's own description plus the
     prompt names it was asked for (recorded here, so ``describe()`` need not remember its last call)."""
     options = {**model.describe(), "prompts": [list(v.prompts) for v in vocabulary]}
-    return canonical({"name": model_name, "options": options, "weights": model.weights})
+    return canonical(
+        {"name": model_name, "options": options, "weights": model.weights, "random_weights": bool(model.random_weights)}
+    )
 
 
 class ModelSource(PredictionSource):
