@@ -307,7 +307,7 @@ def prepare_cityscapes(data_root):
 
 @cli.group(name="list", cls=_Group)
 def list_() -> None:
-    """List models, datasets, protocols, report formats, figures or splits."""
+    """List models, datasets, protocols, metric plugins, report formats, figures or splits."""
 
 
 @list_.command("models")
@@ -359,6 +359,24 @@ def list_protocols():
             continue
         origin = "" if spec.origin == "built-in" else f"  [{spec.origin}]"
         click.echo(f"{name}  main score {protocol.main_metric}: {protocol.description}{origin}")
+
+
+@list_.command("metrics")
+def list_metrics():
+    """Metric plugins (ovbench's own metrics are always computed; see README, Protocols and metrics)."""
+    from ovbench.registry import METRICS
+
+    specs = METRICS.specs()
+    if not specs:
+        click.echo("no metric plugins installed (ovbench's own metrics are always computed)")
+    for name, spec in specs.items():
+        try:
+            cls = METRICS.load(spec)
+        except OvbenchError as exc:
+            click.echo(f"{name}  [broken] {exc}")
+            continue
+        keys = ", ".join(f"{k} ({title})" for k, title in cls.titles.items())
+        click.echo(f"{name}  {keys}: {(cls.__doc__ or '').strip().splitlines()[0] if cls.__doc__ else ''}  [{spec.origin}]")
 
 
 @list_.command("formats")

@@ -13,6 +13,7 @@ Modelled on lm-evaluation-harness's ``Registry[T]``: one class, one instance per
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -199,6 +200,20 @@ PROTOCOLS: Registry = Registry(
     "protocol", "ovbench.protocols", flag="--protocol", env="OVBENCH_EXTRA_PROTOCOLS",
     builtins={"gzsl": "ovbench.protocols:GZSL", "zsl": "ovbench.protocols:ZSL"},
     accepts=_is_protocol, expected="an ovbench.protocols.Protocol instance", attr="PROTOCOL",
+)  # fmt: skip
+
+# --------------------------------------------------------------------------- metrics
+
+
+def _is_metric_class(thing: Any) -> bool:
+    from ovbench.metrics.plugin import Metric
+
+    return isinstance(thing, type) and issubclass(thing, Metric) and not inspect.isabstract(thing)
+
+
+METRICS: Registry[type] = Registry(
+    "metric", "ovbench.metrics", flag="metric", env="OVBENCH_EXTRA_METRICS",
+    accepts=_is_metric_class, expected="a concrete subclass of ovbench.metrics.plugin.Metric", attr="Class",
 )  # fmt: skip
 
 # --------------------------------------------------------------------------- report formats

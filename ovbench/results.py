@@ -27,16 +27,18 @@ SCHEMA_VERSION = 1
 
 
 def _validator() -> jsonschema.protocols.Validator:
-    from ovbench.registry import PROTOCOLS
+    from ovbench.registry import METRICS, PROTOCOLS
 
-    return _validator_for(tuple(PROTOCOLS.names()))
+    plugin_keys = tuple(sorted(k for _, cls in METRICS.items() for k in cls.titles))
+    return _validator_for(tuple(PROTOCOLS.names()), plugin_keys)
 
 
 @cache
-def _validator_for(protocols: tuple[str, ...]) -> jsonschema.protocols.Validator:
-    """The result schema with the protocol names registered now; built once per set of names (slow)."""
+def _validator_for(protocols: tuple[str, ...], plugin_keys: tuple[str, ...] = ()) -> jsonschema.protocols.Validator:
+    """The result schema with the protocols and metric plugins registered now; built once per set (slow)."""
     schema = json.loads(resources.files("ovbench").joinpath("result_schema.json").read_text())
     schema["properties"]["protocol"]["enum"] = list(protocols)
+    schema["properties"]["main_metric"]["enum"] += list(plugin_keys)  # a protocol may rank by a plugin's score
     return jsonschema.validators.validator_for(schema)(schema)
 
 

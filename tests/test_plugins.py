@@ -272,3 +272,88 @@ def test_a_report_format_registered_in_one_file_writes_every_table_of_compare(tm
     assert res.exit_code == 2 and "tiny_report_format:_lines is not an ovbench.reports.formats.ReportFormat" in res.output
     res = invoke(cli, ["compare", "--format", "docx", str(out)])
     assert res.exit_code == 2 and "'docx' is unknown; known report formats: csv, html, jsonl, latex, markdown" in res.output
+
+
+def test_a_figure_registered_in_one_file_is_a_plot_command_and_part_of_plot_all(tmp_path, monkeypatch):
+    monkeypatch.setenv("OVBENCH_EXTRA_DATASETS", "tiny=tiny_dataset:TinyVideos")
+    monkeypatch.setenv("OVBENCH_EXTRA_FIGURES", "main-scores=tiny_figure:FIGURE")
+    registry.register("toy-constant", "toy_models:Constant")
+    _tiny_data(tmp_path / "data" / "tiny")
+    split = tmp_path / "tiny-1-1.yaml"
+    split.write_text(TINY_SPLIT)
+    invoke = CliRunner().invoke
+    listed = invoke(cli, ["list", "figures"]).output
+    assert "main-scores  every result's main score as one bar  [$OVBENCH_EXTRA_FIGURES]" in listed
+    assert "main-scores  every result's main score as one bar" in invoke(cli, ["plot", "--help"]).output
+    out = tmp_path / "r.json"
+    res = invoke(cli, ["run", "--model", "toy-constant", "--label", "1", "--dataset", "tiny", "--data-root",
+                       str(tmp_path / "data"), "--split", str(split), "--protocol", "zsl", "--no-progress",
+                       "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    score = read_result(out)["main_score"]
+
+    res = invoke(cli, ["plot", "main-scores", str(out), "--out", str(tmp_path / "fig"), "--formats", "svg"])
+    assert res.exit_code == 0, res.output
+    assert f"score {score:.2f}" in (tmp_path / "fig" / "main-scores.svg").read_text()  # svg keeps text as text
+    res = invoke(cli, ["plot", "all", str(out), "--out", str(tmp_path / "all"), "--formats", "png"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "all" / "main-scores.png").is_file()
+    assert "skipped seen-unseen: the seen-unseen plot needs results that score seen and unseen" in res.output
+
+    monkeypatch.setenv("OVBENCH_EXTRA_FIGURES", "main-scores=tiny_figure:main_scores")
+    res = invoke(cli, ["plot", "main-scores", str(out), "--out", str(tmp_path / "fig")])
+    assert res.exit_code == 2 and "tiny_figure:main_scores is not an ovbench.plots.figure.ResultFigure" in res.output
+
+
+def _video_accuracy_by_hand(root: Path, label: int) -> float:
+    """Mean over videos of (GT pixels equal to ``label``) / (GT pixels not ignored), from the mask files."""
+    from PIL import Image
+
+    accuracies = []
+    for video in sorted((root / "val").iterdir()):
+        masks = [np.asarray(Image.open(p)) for p in sorted((video / "gt").glob("*.png"))]
+        valid = sum(int((m != 255).sum()) for m in masks)
+        accuracies.append(sum(int((m == label).sum()) for m in masks) / valid)
+    return float(np.mean(accuracies) * 100)
+
+
+def test_a_metric_registered_in_one_file_is_computed_resumed_and_tabled(tmp_path, monkeypatch):
+    from ovbench.api import Protocol
+
+    monkeypatch.setenv("OVBENCH_EXTRA_DATASETS", "tiny=tiny_dataset:TinyVideos")
+    monkeypatch.setenv("OVBENCH_EXTRA_METRICS", "video-acc=tiny_metric:VideoAccuracy")
+    registry.register("toy-constant", "toy_models:Constant")
+    registry.PROTOCOLS.register("gzsl-vacc", Protocol("gzsl-vacc", "video_acc", unseen_only=False,
+                                                      columns=("video_acc", "miou")))  # fmt: skip
+    _tiny_data(tmp_path / "data" / "tiny")
+    split = tmp_path / "tiny-1-1.yaml"
+    split.write_text(TINY_SPLIT)
+    invoke = CliRunner().invoke
+    assert "video-acc  video_acc (vAcc): Pixel accuracy of each video, averaged over videos." in invoke(
+        cli, ["list", "metrics"]).output  # fmt: skip
+    out = tmp_path / "r.json"
+    run = ["run", "--model", "toy-constant", "--label", "1", "--dataset", "tiny", "--data-root", str(tmp_path / "data"),
+           "--split", str(split), "--protocol", "gzsl-vacc", "--no-progress", "--out", str(out)]  # fmt: skip
+    try:
+        res = invoke(cli, [*run, "--keep-partials"])
+        assert res.exit_code == 0, res.output
+        first = read_result(out)
+        expected = _video_accuracy_by_hand(tmp_path / "data" / "tiny", label=1)
+        assert first["metrics"]["video_acc"] == pytest.approx(expected, abs=1e-12)
+        assert first["main_metric"] == "video_acc" and first["main_score"] == first["metrics"]["video_acc"]
+        # every video from its partial file: the plugin's states round-trip through JSON exactly
+        res = invoke(cli, [*run, "--resume", "--overwrite"])
+        assert res.exit_code == 0, res.output
+        again = read_result(out)
+        assert again["timing"]["resumed_videos"] == 2 and again["metrics"] == first["metrics"]
+        header = next(line for line in invoke(cli, ["compare", str(out)]).output.splitlines() if line.startswith("| Model"))
+        assert [c.strip() for c in header.strip("|").split("|")][:3] == ["Model", "vAcc", "mIoU"]
+
+        monkeypatch.setenv("OVBENCH_EXTRA_METRICS", "video-acc=tiny_metric:Clashing")
+        res = invoke(cli, [*run, "--overwrite"])
+        assert res.exit_code == 2 and "metric 'video-acc' returns miou, which ovbench computes itself" in res.output
+        monkeypatch.setenv("OVBENCH_EXTRA_METRICS", "video-acc=tiny_metric:nothing")
+        res = invoke(cli, [*run, "--overwrite"])
+        assert res.exit_code == 2 and "metric 'video-acc'" in res.output and "tiny_metric" in res.output
+    finally:
+        registry.PROTOCOLS.unregister("gzsl-vacc")

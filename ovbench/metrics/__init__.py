@@ -10,4 +10,18 @@ METRIC_TITLES = {
     "fwiou": "FWIoU", "pixel_acc": "pAcc", "mvc8": "mVC8", "mvc16": "mVC16",
 }  # fmt: skip
 
-__all__ = ["METRIC_TITLES", "ConfusionMatrix", "VideoConsistency", "harmonic", "segmentation_scores"]
+
+
+def metric_title(key: str) -> str:
+    """The column title of a result metric key: ovbench's own, a metric plugin's, else the key itself."""
+    if key in METRIC_TITLES:
+        return METRIC_TITLES[key]
+    from ovbench.registry import METRICS
+
+    for _, cls in METRICS.items():
+        if key in cls.titles:
+            return cls.titles[key]
+    return key
+
+
+__all__ = ["METRIC_TITLES", "metric_title", "ConfusionMatrix", "VideoConsistency", "harmonic", "segmentation_scores"]

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ovbench.metrics import METRIC_TITLES
+from ovbench.metrics import METRIC_TITLES, metric_title
 from ovbench.reports.inputs import group_title, hardware, model_labels, ranked, weights
 from ovbench.reports.published import NO_SPLIT_PROTOCOLS, REPORTED_CAVEATS, REPORTED_PROTOCOLS, Reported
 
@@ -15,7 +15,7 @@ def protocol_columns(protocol_name: str) -> list[tuple[str, str]]:
     """(metric key, column title) of a protocol's leaderboard, as the protocol declares them."""
     from ovbench.protocols import get_protocol
 
-    return [(k, METRIC_TITLES.get(k, k)) for k in get_protocol(protocol_name).columns]
+    return [(k, metric_title(k)) for k in get_protocol(protocol_name).columns]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from ovbench import results
 from ovbench.datasets import Dataset, VideoRecord
 from ovbench.distributed import Dist, shard
 from ovbench.errors import DataError, OvbenchError
-from ovbench.evaluator import WINDOW_SIZES, Evaluator
+from ovbench.evaluator import WINDOW_SIZES, Evaluator, metric_plugins
 from ovbench.models import VideoModel, VocabularyEntry
 from ovbench.progress import frame_progress
 from ovbench.protocols import Protocol
@@ -71,7 +71,8 @@ def run_model(
     vocabulary = [VocabularyEntry(c.name, c.prompts) for c in protocol.vocabulary(split)]
     source = ModelSource(model, model_name, vocabulary, protocol.vocabulary_lut(split))
     info = source.describe()  # before any video: what identifies the configuration
-    identity = run_identity(model_name, info, model.device, dataset, split, protocol, WINDOW_SIZES)
+    plugins = metric_plugins()
+    identity = run_identity(model_name, info, model.device, dataset, split, protocol, WINDOW_SIZES, sorted(plugins))
     if config.prediction_cache is not None:
         cache_identity = {k: identity[k] for k in ("model", "options", "weights", "device", "dataset", "subset")}
         prefix = f"warning: [{dist.label}] " if dist.enabled else "warning: "
@@ -88,7 +89,7 @@ def run_model(
             partials.open(identity, tidy=dist.is_local_main)
             for position in mine:
                 record = videos[position]
-                entry = partials.load(record, WINDOW_SIZES)
+                entry = partials.load(record, WINDOW_SIZES, sorted(plugins))
                 if entry is not None and config.save_predictions and not pngs_exist(config.save_predictions, record):
                     partials.stale.append(f"{partials.path(record).name} (its --save-predictions PNGs are missing)")
                     entry = None
@@ -102,7 +103,7 @@ def run_model(
                        len(videos), say)  # fmt: skip
 
     def compute():
-        evaluator = Evaluator(split, protocol, WINDOW_SIZES)
+        evaluator = Evaluator(split, protocol, WINDOW_SIZES, plugins)
         for entry in saved.values():
             evaluator.add(entry.tally)
         todo = [videos[p] for p in mine if p not in saved]
@@ -128,7 +129,7 @@ def run_model(
     gathered = dist.gather(dist.agree(compute))
     if not dist.is_main:
         return None
-    evaluator = Evaluator(split, protocol, WINDOW_SIZES)
+    evaluator = Evaluator(split, protocol, WINDOW_SIZES, plugins)
     for tally, _, _ in gathered:
         evaluator.add(tally)
     wall = time.perf_counter() - start

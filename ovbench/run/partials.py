@@ -48,9 +48,10 @@ def partial_dir(out: Path) -> Path:
     return out.with_name(out.name + ".partial")
 
 
-def run_identity(model_name: str, model_info: Mapping, device: str, dataset, split, protocol, window_sizes) -> dict:
+def run_identity(model_name: str, model_info: Mapping, device: str, dataset, split, protocol, window_sizes,
+                 metric_names=()) -> dict:  # fmt: skip
     """Everything that must be equal for two runs' per-video results to be interchangeable."""
-    return {
+    identity = {
         "format": FORMAT,
         "ovbench": ovbench.__version__,
         "model": model_name,
@@ -64,6 +65,9 @@ def run_identity(model_name: str, model_info: Mapping, device: str, dataset, spl
         "protocol": protocol.name,
         "window_sizes": list(window_sizes),
     }
+    if metric_names:  # absent without metric plugins, so folders written before keep their key
+        identity["metrics"] = list(metric_names)
+    return identity
 
 
 def _checksum(payload: Mapping) -> str:
@@ -172,7 +176,7 @@ class PartialStore:
     def path(self, record: VideoRecord) -> Path:
         return self.root / f"video-{file_stem(record.name)}.json"
 
-    def load(self, record: VideoRecord, window_sizes) -> Saved | None:
+    def load(self, record: VideoRecord, window_sizes, metric_names=()) -> Saved | None:
         """The video's saved result if ``--resume`` and its file is valid for this run; else None."""
         if not self.resume:
             return None
@@ -195,7 +199,7 @@ class PartialStore:
             self.stale.append(f"{path.name} (the video's frame list changed)")
             return None
         try:
-            tally = Tally.from_json(data["tally"], window_sizes)
+            tally = Tally.from_json(data["tally"], window_sizes, metric_names)
             model = data["model"]
             if tally.videos != 1 or tally.frames != len(record.scored_indices) or not isinstance(model, dict):
                 raise ValueError("not one whole video")
