@@ -110,9 +110,39 @@ def _setup(dataset_name, data_root, subset, split_name, protocol_name):
     return open_dataset(dataset_name, data_root, subset), split, get_protocol(protocol_name)
 
 
+def _on_existing_options(*choices: str):
+    """``--on-existing CHOICE`` and its older spellings ``--resume``/``--overwrite`` (flags, kept as aliases)."""
+    helps = {
+        "refuse": "stop with a message",
+        "resume": "continue OUT.partial/ (videos saved there are skipped)",
+        "overwrite": "replace --out and discard OUT.partial/" if "resume" in choices else "replace --out",
+    }
+
+    def decorate(f):
+        if "resume" in choices:
+            f = click.option("--resume", is_flag=True, help="Same as --on-existing resume.")(f)
+        f = click.option("--overwrite", is_flag=True, help="Same as --on-existing overwrite.")(f)
+        f = click.option("--on-existing", type=click.Choice(choices), default=None,
+                         help="When --out or its partial results exist: " + "; ".join(f"{c}: {helps[c]}" for c in choices)
+                         + " [default: refuse].")(f)  # fmt: skip
+        return f
+
+    return decorate
+
+
+def _existing_policy(on_existing: str | None, resume: bool = False, overwrite: bool = False) -> tuple[bool, bool]:
+    """(resume, overwrite) from ``--on-existing`` or the alias flags (both flags together: resume, then replace)."""
+    if on_existing is None:
+        return resume, overwrite
+    if resume or overwrite:
+        flags = " ".join(f for f, on in (("--resume", resume), ("--overwrite", overwrite)) if on)
+        raise OvbenchError(f"--on-existing {on_existing} and {flags} both say what to do with existing files; pass one")
+    return on_existing == "resume", on_existing == "overwrite"
+
+
 def _check_out(out: Path, overwrite: bool) -> None:
     if out.exists() and not overwrite:
-        raise OvbenchError(f"{out} exists; pass --overwrite to replace it or choose another --out")
+        raise OvbenchError(f"{out} exists; pass --on-existing overwrite to replace it or choose another --out")
 
 
 def _report(result: dict, out: Path) -> None:
@@ -129,8 +159,7 @@ def _report(result: dict, out: Path) -> None:
 @click.option("--model", "model_name", required=True, help="A registered model (see `ovbench list models`).")
 @_data_options
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Result JSON to write.")
-@click.option("--overwrite", is_flag=True, help="Replace --out if it exists; without --resume, discard OUT.partial/.")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run: videos saved in OUT.partial/ are skipped.")
+@_on_existing_options("refuse", "resume", "overwrite")
 @click.option("--keep-partials", is_flag=True, help="Keep OUT.partial/ (a result file per video) after writing --out.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N (under torchrun: cpu or cuda).")
 @click.option("--workers", type=click.IntRange(0, 64), default=None,
@@ -143,7 +172,7 @@ def _report(result: dict, out: Path) -> None:
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @click.pass_context
 def run(ctx, model_name, dataset, data_root, subset, split_name, protocol, max_videos, max_frames, out,
-        overwrite, resume, keep_partials, device, workers, save_predictions, prediction_cache,
+        on_existing, overwrite, resume, keep_partials, device, workers, save_predictions, prediction_cache,
         no_progress):  # fmt: skip
     """Run a model on a dataset and write its result file.
 
@@ -158,6 +187,7 @@ def run(ctx, model_name, dataset, data_root, subset, split_name, protocol, max_v
     from ovbench.run.config import RunConfig
     from ovbench.run.partials import PartialStore, partial_dir
 
+    resume, overwrite = _existing_policy(on_existing, resume, overwrite)
     partials = PartialStore(partial_dir(out), resume=resume, overwrite=overwrite)
     if workers is None:  # on CPU the model's own threads use every core: decoding ahead would only compete
         workers = 2 if device.startswith("cuda") else 0
@@ -182,7 +212,7 @@ def run(ctx, model_name, dataset, data_root, subset, split_name, protocol, max_v
         except KeyboardInterrupt:
             raise Interrupted(
                 f"interrupted; no result was written and existing files are unchanged; finished videos are kept "
-                f"in {partials.root}: rerun with --resume to continue"
+                f"in {partials.root}: rerun with --on-existing resume to continue"
             ) from None
         written = dist.agree(lambda: write_result(out, result, overwrite=overwrite) if dist.is_main else None)
         if not keep_partials and dist.is_local_main:
@@ -207,17 +237,18 @@ def _check_device(device: str) -> None:
 @click.option("--predictions", type=click.Path(path_type=Path), required=True,
               help="Folder of PRED/<video>/<frame stem>.png holding class ids (255 = no prediction).")  # fmt: skip
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Result JSON to write.")
-@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+@_on_existing_options("refuse", "overwrite")
 @click.option("--model-name", default=None, help="Name recorded in the result [default: the folder's name].")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="PNG decoding threads.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def evaluate(dataset, data_root, subset, split_name, protocol, max_videos, max_frames, predictions, out,
-             overwrite, model_name, workers, no_progress):  # fmt: skip
+             on_existing, overwrite, model_name, workers, no_progress):  # fmt: skip
     """Score saved predictions (from any codebase) and write a result file."""
     from ovbench.results import write_result
     from ovbench.run.commands import evaluate_predictions
     from ovbench.run.config import RunConfig
 
+    _, overwrite = _existing_policy(on_existing, overwrite=overwrite)
     _check_out(out, overwrite)
     ds, split, proto = _setup(dataset, data_root, subset, split_name, protocol)
     config = RunConfig(max_videos=max_videos, max_frames=max_frames, workers=workers, show_progress=not no_progress)

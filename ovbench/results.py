@@ -152,7 +152,7 @@ def write_result(path: str | os.PathLike, result: dict, *, overwrite: bool = Tru
     except FileExistsError:
         raise OvbenchError(
             f"{path} was written by another run while this one ran and is left as it is; "
-            "pass --overwrite to replace it or choose another --out"
+            "pass --on-existing overwrite to replace it or choose another --out"
         ) from None
 
 

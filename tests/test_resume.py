@@ -60,8 +60,8 @@ def test_run_killed_mid_video_resumes_to_the_uninterrupted_result(camvid, single
     assert not out.exists()
     refused = invoke(camvid, out)
     assert refused.exit_code == 2
-    assert "holds partial results of an unfinished run (2 video(s) done); pass --resume" in refused.output
-    res = invoke(camvid, out, "--resume")
+    assert "holds partial results of an unfinished run (2 video(s) done); pass --on-existing resume" in refused.output
+    res = invoke(camvid, out, "--on-existing", "resume")  # the same as the older --resume
     assert res.exit_code == 0, res.output
     assert "resuming from" in res.output and "2 of 5 videos already scored" in res.output
     resumed = read_result(out)
@@ -98,7 +98,7 @@ def test_partials_of_another_configuration_are_refused_with_the_difference(camvi
     res = invoke(camvid, out, "--resume", "--shift", "1")
     assert res.exit_code == 2
     assert res.output.count("\n") == 1 and "holds partial results of a different run" in res.output
-    assert "options {'shift': 0} there, {'shift': 1} now" in res.output and "--overwrite" in res.output
+    assert "options {'shift': 0} there, {'shift': 1} now" in res.output and "--on-existing overwrite" in res.output
     res = invoke(camvid, out, "--overwrite", "--shift", "1")  # discards them and starts over
     assert res.exit_code == 0, res.output
     options = read_result(out)["model"]["options"]
@@ -144,7 +144,7 @@ def test_interrupt_points_to_resume(camvid, tmp_path):
     res = CliRunner().invoke(cli, ["run", "--model", "toy-interrupted", "--dataset", "camvid", "--data-root",
                                    str(camvid), "--out", str(tmp_path / "r.json"), "--no-progress"])  # fmt: skip
     assert res.exit_code == 130
-    assert "no result was written" in res.output and "rerun with --resume to continue" in res.output
+    assert "no result was written" in res.output and "rerun with --on-existing resume to continue" in res.output
 
 
 # --------------------------------------------------------------------------------------------- prediction cache
@@ -223,3 +223,16 @@ def test_a_bad_mask_in_a_worker_is_one_clear_error(tmp_path):
         assert "\n" not in str(caught.value)
     finally:
         reader.close()
+
+
+def test_on_existing_and_its_alias_flags_are_one_choice(camvid, tmp_path):
+    out, partial = interrupted_run(camvid, tmp_path)
+    res = invoke(camvid, out, "--on-existing", "overwrite", "--resume")
+    assert res.exit_code == 2
+    assert "--on-existing overwrite and --resume both say what to do with existing files; pass one" in res.output
+    assert partial.is_dir() and not out.exists()  # refused before anything was touched
+    res = invoke(camvid, out, "--on-existing", "overwrite")  # discards the partial results and starts over
+    assert res.exit_code == 0, res.output
+    assert read_result(out)["timing"]["resumed_videos"] == 0
+    res = invoke(camvid, out)
+    assert res.exit_code == 2 and f"{out} exists; pass --on-existing overwrite to replace it" in res.output

@@ -158,8 +158,19 @@ def test_existing_result_is_kept_without_overwrite(camvid, tmp_path):
     out = tmp_path / "r.json"
     out.write_text("precious")
     res = run_cli(camvid, out)
-    assert res.exit_code == 2 and "--overwrite" in res.output
+    assert res.exit_code == 2 and "--on-existing overwrite" in res.output
     assert out.read_text() == "precious"
+    pred = _predictions(camvid, tmp_path)
+    res = _evaluate(camvid, pred, out)
+    assert res.exit_code == 2 and f"{out} exists; pass --on-existing overwrite" in res.output
+    assert out.read_text() == "precious"
+    res = invoke("evaluate", "--dataset", "camvid", "--data-root", camvid, "--predictions", pred, "--out", out,
+                 "--no-progress", "--on-existing", "overwrite")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert read_result(out)["model"]["name"] == "pred"
+    res = invoke("evaluate", "--dataset", "camvid", "--data-root", camvid, "--predictions", pred, "--out", out,
+                 "--on-existing", "resume")  # fmt: skip
+    assert res.exit_code == 2 and "'resume' is not one of 'refuse', 'overwrite'" in res.output
 
 
 def test_interrupted_run_leaves_the_old_result_untouched(camvid, tmp_path):

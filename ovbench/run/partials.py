@@ -119,8 +119,8 @@ class PartialStore:
             done = len(list(root.glob("video-*.json")))
             if done and not self.overwrite:
                 raise OvbenchError(
-                    f"{root} holds partial results of an unfinished run ({done} video(s) done); pass --resume to "
-                    "continue it, or --overwrite to discard them and start over"
+                    f"{root} holds partial results of an unfinished run ({done} video(s) done); pass --on-existing "
+                    "resume to continue it, or --on-existing overwrite to discard them and start over"
                 )
             if tidy:
                 shutil.rmtree(root, ignore_errors=True)
@@ -159,7 +159,7 @@ class PartialStore:
         shown = "; ".join(differences[:4]) + ("; …" if len(differences) > 4 else "")
         raise OvbenchError(
             f"{self.root} holds partial results of a different run ({shown or 'another configuration'}); rerun "
-            "with the same options to resume it, or pass --overwrite without --resume to discard it"
+            "with the same options to resume it, or pass --on-existing overwrite to discard it"
         )
 
     def _write_run_file(self) -> None:
