@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import torch
 
@@ -24,14 +26,46 @@ def file_digest(path: Path) -> str:
 
 @contextlib.contextmanager
 def quiet_root_logger():
-    """open_clip logs expected situations (random init) as root warnings; keep the CLI clean."""
+    """open_clip logs expected situations (random init) as root warnings and a failed download as a root
+    error that our own message replaces; keep the CLI clean."""
     root = logging.getLogger()
     level = root.level
-    root.setLevel(logging.ERROR)
+    root.setLevel(logging.CRITICAL)
     try:
         yield
     finally:
         root.setLevel(level)
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub (``HF_ENDPOINT``) accepts a connection within ``timeout`` seconds."""
+    from huggingface_hub import constants
+
+    url = urlsplit(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout).close()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def hub_offline_unless_reachable():
+    """Hub downloads inside answer from the local cache at once when the hub cannot be reached.
+
+    Without it, ``huggingface_hub`` retries an unreachable hub for about 50 s before failing; in its offline
+    mode it serves cached files and fails immediately for missing ones.
+    """
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE or hub_reachable():
+        yield
+        return
+    constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = False
 
 
 def weights_identifier(backbone: str, pretrained: str, seed: int) -> tuple[str | None, str]:
@@ -76,8 +110,9 @@ def load_clip(backbone: str, pretrained: str, quick_gelu: bool, seed: int, devic
         raise OvbenchError(f"--backbone {backbone!r} is not an open_clip model (e.g. ViT-B-16, ViT-L-14)")
     value, identifier = weights_identifier(backbone, pretrained, seed)
     torch.manual_seed(seed)  # makes random initialisation reproducible
+    downloads = value is not None and not _looks_like_path(pretrained)
     try:
-        with quiet_root_logger():
+        with quiet_root_logger(), hub_offline_unless_reachable() if downloads else contextlib.nullcontext():
             model = open_clip.create_model(backbone, pretrained=value, force_quick_gelu=quick_gelu, device=device)
     except (RuntimeError, OSError, ValueError) as exc:
         reason = str(exc).splitlines()[0][:300]

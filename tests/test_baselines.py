@@ -305,6 +305,38 @@ def test_missing_checkpoint_and_unknown_tag_are_explained(tmp_path):
         load_clip("ViT-Q-99", "none", True, 0, "cpu")
 
 
+@pytest.mark.parametrize("reachable", [False, True])
+def test_a_pretrained_tag_is_looked_up_offline_when_the_hub_cannot_be_reached(monkeypatch, reachable):
+    """huggingface_hub would retry an unreachable hub for ~50 s; its offline mode fails (or serves the cache) at once."""
+    import socket
+
+    import open_clip
+    from huggingface_hub import constants
+
+    probed, seen = [], []
+
+    def connect(address, timeout):
+        probed.append((address, timeout))
+        if not reachable:
+            raise OSError("Name or service not known")
+        return socket.socket()
+
+    def create_model(*args, **kwargs):
+        seen.append(constants.HF_HUB_OFFLINE)
+        raise RuntimeError("Failed to download weights for tag 'openai'")
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(socket, "create_connection", connect)
+    monkeypatch.setattr(open_clip, "create_model", create_model)
+    with pytest.raises(OvbenchError, match=r"--pretrained openai: could not load ViT-B-16 weights \(Failed to download"):
+        load_clip("ViT-B-16", "openai", True, 0, "cpu")
+    assert probed == [(("huggingface.co", 443), 3.0)] and seen == [not reachable]
+    assert constants.HF_HUB_OFFLINE is False  # restored
+    with pytest.raises(OvbenchError):
+        load_clip("ViT-B-16", "none", True, 0, "cpu")  # random weights download nothing: no probe
+    assert len(probed) == 1
+
+
 def test_local_checkpoint_loads_and_is_identified_by_hash(tmp_path):
     model, _, ident = load_clip("ViT-S-16", "none", True, 3, "cpu")
     path = tmp_path / "weights.pt"
