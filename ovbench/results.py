@@ -2,6 +2,10 @@
 
 Written atomically (temporary file in the same folder, fsync, rename), so a crash or Ctrl-C
 never leaves a half-written result, and an existing file is replaced only by a complete one.
+
+:class:`Result` is one file's document (a dict, so it serialises as it is) with typed access to what
+reports and plots read; :func:`to_dataframe` makes one table of many, one row per result (as MTEB's
+``TaskResult`` and ``to_dataframe``).
 """
 
 from __future__ import annotations
@@ -83,15 +87,81 @@ def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+class Result(dict):
+    """One result file's document; ``Result.read``, ``write`` and ``validate`` keep the schema in one place."""
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> Result:
+        return read_result(path)
+
+    def write(self, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+        return write_result(path, self, overwrite=overwrite)
+
+    def validate(self, source: str = "<result>") -> Result:
+        validate(self, source)
+        return self
+
+    @property
+    def model_name(self) -> str:
+        return self["model"]["name"]
+
+    @property
+    def options(self) -> dict:
+        return self["model"]["options"]
+
+    @property
+    def random_weights(self) -> bool:
+        return bool(self["model"].get("random_weights", False))
+
+    @property
+    def group(self) -> tuple[str, str, str, str]:
+        """(dataset, subset, split, protocol): the results a leaderboard compares."""
+        d = self["dataset"]
+        return d["name"], d["subset"], self["split"]["name"], self["protocol"]
+
+    @property
+    def main_score(self) -> float | None:
+        return self["main_score"]
+
+    def scores(self) -> dict[str, float | None]:
+        """Every scalar score (ovbench's and metric plugins'), per-class lists left out."""
+        return {k: v for k, v in self["metrics"].items() if not isinstance(v, (list, dict))}
+
+    def row(self) -> dict[str, Any]:
+        """This result as one flat row of :func:`to_dataframe`."""
+        dataset, subset, split, protocol = self.group
+        d = self["dataset"]
+        return {
+            "dataset": dataset, "subset": subset, "split": split, "protocol": protocol, "model": self.model_name,
+            "options": self.options, "weights": self["model"]["weights"], "random_weights": self.random_weights,
+            "main_metric": self["main_metric"], "main_score": self.main_score, **self.scores(),
+            "videos": d["num_videos"], "frames": d["num_frames"], "max_videos": d["max_videos"],
+            "max_frames": d["max_frames"], "split_hash": self["split"]["hash"], "fingerprint": d["fingerprint"],
+            "ovbench_version": self["ovbench_version"], "device": self["environment"].get("device"),
+            "gpu": self["environment"].get("gpu"), "created": self["created"],
+        }  # fmt: skip
+
+
+def to_dataframe(results, paths=None):
+    """One pandas row per result (``Result`` or plain dict), in the given order; ``paths`` adds a column."""
+    import pandas as pd
+
+    rows = [(r if isinstance(r, Result) else Result(r)).row() for r in results]
+    table = pd.DataFrame(rows)
+    if paths is not None:
+        table.insert(0, "path", [str(p) for p in paths])
+    return table
+
+
 def new_result(
     *, model: dict, dataset, videos, split, protocol, evaluator, wall_s: float, device: str,
     max_videos: int | None, max_frames: int | None,
-) -> dict:  # fmt: skip
+) -> Result:  # fmt: skip
     """The result of one scored run, from its evaluator and what was run on what."""
     from ovbench.datasets import fingerprint
 
     metrics = evaluator.evaluate()
-    return {
+    return Result({
         "schema_version": SCHEMA_VERSION,
         "ovbench_version": ovbench.__version__,
         "git_commit": git_commit(),
@@ -122,7 +192,7 @@ def new_result(
             "wall_s": round(wall_s, 3),
             "frames_per_s": round(evaluator.num_frames / wall_s, 3) if wall_s > 0 else None,
         },
-    }
+    })
 
 
 def validate(result: dict, source: str = "<result>") -> dict:
@@ -156,7 +226,7 @@ def write_result(path: str | os.PathLike, result: dict, *, overwrite: bool = Tru
         ) from None
 
 
-def read_result(path: str | os.PathLike) -> dict:
+def read_result(path: str | os.PathLike) -> Result:
     path = Path(path)
     try:
         data = json.loads(path.read_text())
@@ -169,4 +239,4 @@ def read_result(path: str | os.PathLike) -> dict:
             f"{path}: schema_version {data['schema_version']} is not supported by ovbench "
             f"{ovbench.__version__} (reads version {SCHEMA_VERSION}); upgrade ovbench"
         )
-    return validate(data, str(path))
+    return Result(validate(data, str(path)))

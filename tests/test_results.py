@@ -8,7 +8,7 @@ import os
 import pytest
 
 from ovbench.errors import OvbenchError
-from ovbench.results import read_result, write_result
+from ovbench.results import Result, read_result, to_dataframe, write_result
 from result_factory import make_result
 
 
@@ -16,6 +16,29 @@ def test_round_trip(tmp_path):
     r = make_result()
     write_result(tmp_path / "r.json", r)
     assert read_result(tmp_path / "r.json") == r
+
+
+def test_a_result_reads_writes_and_tables_itself(tmp_path):
+    a = Result(make_result("alpha", seed=1))
+    b = Result(make_result("beta", protocol="zsl", seed=2, options={"size": 448}))
+    b["model"]["random_weights"] = True
+    paths = [a.write(tmp_path / "a.json"), b.write(tmp_path / "b.json")]
+    again = [Result.read(p) for p in paths]
+    assert again == [a, b] and all(isinstance(r, Result) for r in again)
+    assert json.loads(paths[1].read_text()) == b  # the document is the dict itself
+    assert b.group == ("camvid", "val", "camvid-7-4", "zsl") and b.model_name == "beta" and b.random_weights
+    table = to_dataframe(again, paths)
+    assert list(table["path"]) == [str(p) for p in paths] and list(table["model"]) == ["alpha", "beta"]
+    assert list(table["protocol"]) == ["gzsl", "zsl"] and list(table["random_weights"]) == [False, True]
+    assert list(table["main_metric"]) == ["hiou", "miou"]
+    assert table.loc[0, "main_score"] == a["metrics"]["hiou"] and table.loc[1, "main_score"] == b["metrics"]["miou"]
+    assert table.loc[1, "fwiou"] == b["metrics"]["fwiou"] and table.loc[1, "options"] == {"size": 448}
+    assert "per_class_iou" not in table.columns  # scalar scores only
+    bad = Result(make_result())
+    bad["metrics"]["miou"] = 140.0
+    with pytest.raises(OvbenchError, match="metrics/miou: 140.0 is greater than the maximum of 100"):
+        bad.write(tmp_path / "bad.json")
+    assert not (tmp_path / "bad.json").exists()
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from ovbench.metrics import METRIC_TITLES
 from ovbench.reports.formats import ReportFormat, best_cells, cell_text, get_report_format, render
 from ovbench.reports.inputs import (
     differing_options, expand_paths, group_key, group_title, grouped, load_results, model_labels, option_text, ranked,
+    results_table,
 )  # fmt: skip
 from ovbench.reports.published import DEFAULT_REPORTED, Reported, load_reported
 from ovbench.reports.tables import (
@@ -75,5 +76,5 @@ __all__ = [
     "DEFAULT_REPORTED", "METRIC_TITLES", "Cited", "Reported", "ReportFormat", "Table", "best_cells", "cell_text",
     "differing_options", "expand_paths", "get_report_format", "group_key", "group_title", "grouped", "leaderboard",
     "leaderboard_table", "leaderboards", "load_reported", "load_results", "model_labels", "option_text",
-    "per_class_long", "per_class_table", "protocol_columns", "ranked", "render", "reported_tables", "write_text",
+    "per_class_long", "per_class_table", "protocol_columns", "ranked", "render", "reported_tables", "results_table", "write_text",
 ]  # fmt: skip

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ovbench.errors import OvbenchError
-from ovbench.results import read_result
+from ovbench.results import Result, read_result, to_dataframe
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
@@ -39,8 +39,14 @@ def load_results(paths: Iterable[str | Path]) -> list[tuple[Path, dict]]:
 
 
 def group_key(result: dict) -> tuple[str, str, str, str]:
-    d = result["dataset"]
-    return d["name"], d["subset"], result["split"]["name"], result["protocol"]
+    """(dataset, subset, split, protocol) of a result: the results one leaderboard compares."""
+    return (result if isinstance(result, Result) else Result(result)).group
+
+
+def results_table(paths: Iterable[str | Path]):
+    """Every result file (or folder of them) as one pandas table, one row per result (for notebooks)."""
+    loaded = load_results(paths)
+    return to_dataframe([r for _, r in loaded], [p for p, _ in loaded])
 
 
 def grouped(files: Iterable[str | Path]) -> dict[tuple, list[dict]]:
