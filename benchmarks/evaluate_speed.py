@@ -4,7 +4,7 @@ Measures, on the same frames:
 
 1. ``ovbench evaluate``: :func:`ovbench.run.evaluate_predictions` (one streaming pass; every PNG
    decoded once, by ``--workers`` reader threads);
-2. the official-style evaluation: :func:`ovbench.metrics.reference.three_pass_evaluation`, which
+2. the official-style evaluation: :func:`ovbench.testing.reference.three_pass_evaluation`, which
    runs three separate passes like ``evaluation.sh`` of ``VSPW_code`` (mIoU, then VC8 standing in
    for the RAFT-based TC script, then VC16), each decoding every PNG again with PIL;
 3. decoding only: every GT and prediction PNG decoded once with PIL, nothing computed (the floor
@@ -39,93 +39,13 @@ import numpy as np
 from PIL import Image
 
 from ovbench.datasets import open_dataset
-from ovbench.metrics.reference import three_pass_evaluation, vspw_remap
+from ovbench.testing.reference import three_pass_evaluation, vspw_remap
+from ovbench.testing.synthetic import noisy_prediction, write_vspw
 from ovbench.protocols import get_protocol
 from ovbench.run import RunConfig, evaluate_predictions
 from ovbench.splits import load_split
 
 COMPARED = ("miou", "miou_seen", "miou_unseen", "hiou", "fwiou", "pixel_acc", "mvc8", "mvc16")
-
-
-# ---------------------------------------------------------------------------------------------
-# synthetic VSPW-layout data
-# ---------------------------------------------------------------------------------------------
-
-
-def synthetic_masks(rng: np.random.Generator, frames: int, height: int, width: int):
-    """Raw VSPW masks (0..124, 255) of one video: a background of moving Voronoi regions
-    (computed at 1/4 resolution, so boundaries are blocky), a few objects drifting across it, and
-    void (255) along region boundaries and on one drifting blob."""
-    scale = 4
-    lh, lw = -(-height // scale), -(-width // scale)
-    k = int(rng.integers(6, 12))
-    seeds = rng.uniform([0, 0], [lh, lw], size=(k, 2))
-    speed = rng.normal(0, 0.25, size=(k, 2))
-    classes = rng.integers(0, 125, size=k)  # raw 0 = "others" appears as a region too
-    yy, xx = np.mgrid[0:lh, 0:lw].astype(np.float32)
-    objects = []
-    for _ in range(int(rng.integers(2, 5))):
-        h, w = int(rng.integers(height // 8, height // 3)), int(rng.integers(width // 10, width // 4))
-        objects.append(
-            dict(
-                y=rng.uniform(0, height - h), x=rng.uniform(0, width - w), h=h, w=w,
-                vy=rng.normal(0, 1.0), vx=rng.normal(0, 2.5), cls=int(rng.integers(1, 125)),
-            )
-        )  # fmt: skip
-    blob = dict(y=rng.uniform(0, height), x=rng.uniform(0, width), r=rng.uniform(20, 60), vx=rng.normal(0, 2))
-    gy, gx = np.ogrid[0:height, 0:width]
-    for t in range(frames):
-        pos = seeds + speed * t
-        dist = (yy[None] - pos[:, 0, None, None]) ** 2 + (xx[None] - pos[:, 1, None, None]) ** 2
-        low = classes[np.argmin(dist, axis=0)].astype(np.uint8)
-        edge = np.zeros_like(low, dtype=bool)
-        edge[:, 1:] |= low[:, 1:] != low[:, :-1]
-        edge[1:, :] |= low[1:, :] != low[:-1, :]
-        low[edge] = 255
-        mask = np.repeat(np.repeat(low, scale, axis=0), scale, axis=1)[:height, :width].copy()
-        for o in objects:
-            y0 = int(np.clip(o["y"] + o["vy"] * t, 0, height - o["h"]))
-            x0 = int(np.clip(o["x"] + o["vx"] * t, 0, width - o["w"]))
-            mask[y0 : y0 + o["h"], x0 : x0 + o["w"]] = o["cls"]
-        bx = blob["x"] + blob["vx"] * t
-        mask[(gy - blob["y"]) ** 2 + (gx - bx) ** 2 < blob["r"] ** 2] = 255
-        yield mask
-
-
-def noisy_prediction(rng: np.random.Generator, gt_ids: np.ndarray, num_classes: int, confused: dict) -> np.ndarray:
-    """A plausible prediction from GT class ids (255 stays 255 = no prediction): one class is
-    confused with another, the whole map jitters by up to 2 pixels per frame (boundary flicker),
-    and a few 16×16 blocks flip to a random class."""
-    pred = gt_ids.copy()
-    for src, dst in confused.items():
-        pred[gt_ids == src] = dst
-    dy, dx = rng.integers(-2, 3, size=2)
-    pred = np.roll(pred, (int(dy), int(dx)), axis=(0, 1))
-    h, w = pred.shape
-    cells = rng.random((-(-h // 16), -(-w // 16))) < 0.004
-    block = np.repeat(np.repeat(cells, 16, axis=0), 16, axis=1)[:h, :w]
-    pred[block] = rng.integers(0, num_classes)
-    return pred
-
-
-def make_vspw(root: Path, pred_root: Path, *, videos: int, frames: int, height: int, width: int, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    names = [f"{i}_synthetic_{seed}" for i in range(videos)]
-    (root / "data").mkdir(parents=True)
-    (root / "val.txt").write_text("\n".join(names) + "\n")
-    placeholder = root / "placeholder.jpg"
-    Image.new("RGB", (8, 8)).save(placeholder)
-    remap = vspw_remap(np.arange(256, dtype=np.uint8))
-    for name in names:
-        origin, mask_dir, pred_dir = root / "data" / name / "origin", root / "data" / name / "mask", pred_root / name
-        for d in (origin, mask_dir, pred_dir):
-            d.mkdir(parents=True)
-        confused = {int(rng.integers(0, 124)): int(rng.integers(0, 124))}
-        for t, raw in enumerate(synthetic_masks(rng, frames, height, width)):
-            stem = f"{t + 1:08d}"
-            os.link(placeholder, origin / f"{stem}.jpg")
-            Image.fromarray(raw).save(mask_dir / f"{stem}.png")
-            Image.fromarray(noisy_prediction(rng, remap[raw], 124, confused)).save(pred_dir / f"{stem}.png")
 
 
 def make_predictions_from_gt(dataset, pred_root: Path, num_classes: int, seed: int) -> None:
@@ -187,7 +107,8 @@ def main(argv=None) -> int:
             label = f"CamVid {args.subset} ({args.camvid})"
         else:
             root = work / "VSPW_480p"
-            make_vspw(root, pred_root, videos=args.videos, frames=args.frames, height=height, width=width, seed=args.seed)
+            write_vspw(root, videos=args.videos, frames=args.frames, height=height, width=width, seed=args.seed,
+                       predictions=pred_root)  # fmt: skip
             dataset = open_dataset("vspw", root, "val")
             split = load_split("vspw-80-44")
             # the README remap, written out independently of the dataset class, must agree with it

@@ -4,7 +4,7 @@
     python benchmarks/run_scaling.py --device cuda --nprocs 1,2,4    # GPUs (one per process)
 
 Data: a synthetic dataset in the VSPW layout (853×480 JPEG frames, PNG masks of moving regions, as
-``evaluate_speed.py`` writes them), ``--videos`` videos of ``--frames`` frames, in a temporary folder.
+``ovbench.testing.synthetic`` writes them for ``evaluate_speed.py`` too), ``--videos`` videos of ``--frames`` frames, in a temporary folder.
 
 Per model, two tables (each configuration run ``--repeat`` times, the fastest kept):
 
@@ -40,6 +40,7 @@ from PIL import Image
 HERE = Path(__file__).resolve().parent
 
 from ovbench.models import VideoModel  # noqa: E402
+from ovbench.testing.synthetic import write_vspw  # noqa: E402
 
 
 class DecodeBound(VideoModel):
@@ -53,27 +54,6 @@ class DecodeBound(VideoModel):
         for i in video.scored_indices:
             frame = video[i]
             yield i, (frame[..., 1] >> 5).astype(np.uint8) % len(vocabulary)
-
-
-def make_vspw(root: Path, videos: int, frames: int, width: int, height: int, seed: int = 0) -> None:
-    sys.path.insert(0, str(HERE))
-    from evaluate_speed import synthetic_masks
-
-    rng = np.random.default_rng(seed)
-    palette = rng.integers(0, 256, (256, 3), dtype=np.uint8)
-    names = [f"{i}_bench_{seed}" for i in range(videos)]
-    (root / "data").mkdir(parents=True)
-    (root / "val.txt").write_text("\n".join(names) + "\n")
-    for name in names:
-        origin, mask_dir = root / "data" / name / "origin", root / "data" / name / "mask"
-        origin.mkdir(parents=True)
-        mask_dir.mkdir(parents=True)
-        for t, raw in enumerate(synthetic_masks(rng, frames, height, width)):
-            stem = f"{t + 1:08d}"
-            # a plausible photo: region colours plus mild noise, so the JPEG is of a realistic size
-            image = palette[raw].astype(np.int16) + rng.integers(-12, 13, (height, width, 3))
-            Image.fromarray(image.clip(0, 255).astype(np.uint8)).save(origin / f"{stem}.jpg", quality=90)
-            Image.fromarray(raw).save(mask_dir / f"{stem}.png")
 
 
 def decode_all(root: Path) -> tuple[float, int]:
@@ -144,7 +124,8 @@ def main(argv=None) -> int:
         os.environ.setdefault("OVBENCH_CACHE", str(work / "cache"))  # one text-embedding cache for all runs
         root = work / "VSPW_480p"
         if not root.is_dir():
-            make_vspw(root, args.videos, args.frames, width, height)
+            write_vspw(root, videos=args.videos, frames=args.frames, height=height, width=width, seed=0, tag="bench",
+                       photos=True)  # fmt: skip
         decode_s, frame_count = decode_all(root)
         decode_ms = decode_s / frame_count * 1000
         print(f"synthetic VSPW: {args.videos} videos × {args.frames} frames, {width}×{height} JPEG + PNG mask; "

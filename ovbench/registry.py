@@ -12,6 +12,7 @@ Modelled on lm-evaluation-harness's ``Registry[T]``: one class, one instance per
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import os
@@ -247,6 +248,22 @@ FIGURES: Registry = Registry(
 )  # fmt: skip
 
 # The model registry's earlier functional interface, still used by the CLI and tests.
+
+
+@contextlib.contextmanager
+def isolated():
+    """Registrations made inside are undone on exit, in every registry (each test runs in one)."""
+    saved = {id(r): (r, dict(r._registered)) for r in _ALL}
+    try:
+        yield
+    finally:
+        for registry, registered in saved.values():
+            for name in set(registry._registered) | set(registered):
+                registry._forget(name)
+            registry._registered = registered
+
+
+_ALL = (MODELS, DATASETS, PROTOCOLS, METRICS, REPORT_FORMATS, FIGURES)
 
 
 def register(name: str, target: str) -> None:

@@ -1,5 +1,5 @@
 """Exact-value tests of the metrics: hand-computed cases, and the streaming accumulators against
-the slow literal restatement of the official VSPW scripts in ``ovbench.metrics.reference``."""
+the slow literal restatement of the official VSPW scripts in ``ovbench.testing.reference``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ovbench.datasets.vspw import VSPW
 from ovbench.errors import OvbenchError
 from ovbench.evaluator import Evaluator
 from ovbench.metrics import ConfusionMatrix, VideoConsistency, harmonic, segmentation_scores
-from ovbench.metrics.reference import (
+from ovbench.testing.reference import (
     reference_confusion,
     reference_scores,
     reference_vc,
@@ -649,3 +649,20 @@ def test_a_perfect_prediction_scores_exactly_100(seed):
     counts = rng.integers(1, 10**6, rng.integers(2, 40))
     scores = segmentation_scores(np.diag(counts), np.zeros(len(counts)), range(len(counts)), ())
     assert all(scores[k] == 100.0 for k in ("miou", "miou_seen", "fwiou", "pixel_acc", "macc", "macc_seen"))
+
+
+def test_ovbench_evaluate_on_the_benchmarks_synthetic_vspw_equals_the_official_three_passes(tmp_path):
+    """The data of benchmarks/evaluate_speed.py (moving regions, void edges, jittered predictions), small."""
+    from ovbench.testing.synthetic import write_vspw
+
+    root, pred = tmp_path / "VSPW_480p", tmp_path / "pred"
+    names = write_vspw(root, videos=2, frames=18, height=48, width=80, seed=4, predictions=pred)
+    dataset, split, protocol = open_dataset("vspw", root, "val"), load_split("vspw-80-44"), get_protocol("gzsl")
+    result = evaluate_predictions(pred, dataset, split, protocol, RunConfig(workers=1, show_progress=False))
+    videos = [(name, sorted((root / "data" / name / "mask").glob("*.png"))) for name in names]
+    gt_lut = protocol.gt_lut(split)[vspw_remap(np.arange(256, dtype=np.uint8))]
+    ref = three_pass_evaluation(videos, pred, split.num_classes, split.seen_ids, split.unseen_ids, gt_lut=gt_lut)
+    assert result["confusion_matrix"]["matrix"] == ref["matrix"].tolist()
+    for key in ("miou", "miou_seen", "miou_unseen", "hiou", "fwiou", "pixel_acc", "mvc8", "mvc16"):
+        assert result["metrics"][key] == pytest.approx(ref[key], abs=1e-9), key
+    assert result["metrics"]["mvc16"] is not None and 0 < result["metrics"]["miou"] < 100  # non-trivial data
