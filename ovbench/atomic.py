@@ -3,6 +3,10 @@
 Temporary names carry the writer's host and process id (``.NAME.HOST-PID.XXXX.part``), so the next
 writer of ``NAME`` can tell a file left by a killed process from one a live writer is still filling,
 and sweeps the former.
+
+Every file ovbench writes goes through :func:`atomic_path`, so it is also where a command's inputs are
+guarded: inside :func:`inputs_protected`, no write replaces an input file (the same file, however it is
+named: symlinks and hard links included) or an existing file in an input folder.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ import os
 import re
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+from ovbench.errors import OvbenchError
 
 
 def _read_umask() -> int:
@@ -28,6 +34,47 @@ _MODE = 0o666 & ~_UMASK  # every file ovbench writes: results, checkpoints, figu
 _HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
 
 
+_PROTECTED_FILES: dict[tuple[int, int], str] = {}  # (device, inode) -> what it is, for the message
+_PROTECTED_DIRS: list[tuple[Path, str]] = []
+
+
+@contextlib.contextmanager
+def inputs_protected(inputs: Iterable[tuple[str | os.PathLike | None, str]]) -> Iterator[None]:
+    """Inside, writing over any of ``inputs`` ((path, what it is) pairs; folders cover the existing files
+    under them; None and missing paths are skipped) is one :class:`OvbenchError` naming both."""
+    files, dirs = dict(_PROTECTED_FILES), list(_PROTECTED_DIRS)
+    for path, what in inputs:
+        if path is None:
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if os.path.isdir(path):
+            _PROTECTED_DIRS.append((Path(path).resolve(), f"a file of the {what} {path}"))
+        else:
+            _PROTECTED_FILES[st.st_dev, st.st_ino] = f"the {what} {path}"
+    try:
+        yield
+    finally:
+        _PROTECTED_FILES.clear()
+        _PROTECTED_FILES.update(files)
+        _PROTECTED_DIRS[:] = dirs
+
+
+def refuse_replacing_an_input(path: Path) -> None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return  # nothing there to lose
+    what = _PROTECTED_FILES.get((st.st_dev, st.st_ino))
+    if what is None and _PROTECTED_DIRS:
+        real = path.resolve()
+        what = next((w for folder, w in _PROTECTED_DIRS if real.is_relative_to(folder)), None)
+    if what is not None:
+        raise OvbenchError(f"{path}: writing it would replace {what}, an input of this command; choose another path")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, *, fsync: bool = False, replace: bool = True) -> Iterator[Path]:
     """Yields a temporary path next to ``path``; on success it becomes ``path`` in one step.
@@ -38,6 +85,8 @@ def atomic_path(path: str | os.PathLike, *, fsync: bool = False, replace: bool =
     (Ctrl-C included) the temporary file is removed and ``path`` is untouched.
     """
     path = Path(path)
+    if _PROTECTED_FILES or _PROTECTED_DIRS:
+        refuse_replacing_an_input(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _sweep_stale(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_HOST}-{os.getpid()}.", suffix=".part")

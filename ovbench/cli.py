@@ -110,6 +110,11 @@ def _setup(dataset_name, data_root, subset, split_name, protocol_name):
     return open_dataset(dataset_name, data_root, subset), split, get_protocol(protocol_name)
 
 
+def _data_inputs(dataset, split_name) -> list[tuple[Path | None, str]]:
+    """The dataset folder and the split file a command reads, for :func:`ovbench.atomic.inputs_protected`."""
+    return [(dataset.root, "dataset folder"), (Path(split_name) if split_name else None, "split file")]
+
+
 def _on_existing_options(*choices: str):
     """``--on-existing CHOICE`` and its older spellings ``--resume``/``--overwrite`` (flags, kept as aliases)."""
     helps = {
@@ -179,6 +184,7 @@ def run(ctx, model_name, dataset, data_root, subset, split_name, protocol, max_v
     Options after the listed ones are the model's own (see `ovbench list models`). Start it with
     `torchrun --nproc_per_node N -m ovbench run ...` to share the videos among N processes.
     """
+    from ovbench.atomic import refuse_replacing_an_input, inputs_protected
     from ovbench.distributed import process_group
     from ovbench.models import parse_option_args
     from ovbench.registry import get_model_class
@@ -206,15 +212,18 @@ def run(ctx, model_name, dataset, data_root, subset, split_name, protocol, max_v
             return ds, split, proto, config, model_cls(device=dist.device, dataset=dataset, **options)
 
         ds, split, proto, config, model = dist.agree(prepare)
-        try:
-            result = run_model(model, model_name, ds, split, proto, config, dist=dist, partials=partials,
-                               echo=lambda m: click.echo(m, err=True))  # fmt: skip
-        except KeyboardInterrupt:
-            raise Interrupted(
-                f"interrupted; no result was written and existing files are unchanged; finished videos are kept "
-                f"in {partials.root}: rerun with --on-existing resume to continue"
-            ) from None
-        written = dist.agree(lambda: write_result(out, result, overwrite=overwrite) if dist.is_main else None)
+        with inputs_protected(_data_inputs(ds, split_name)):
+            if dist.is_main:
+                refuse_replacing_an_input(out)
+            try:
+                result = run_model(model, model_name, ds, split, proto, config, dist=dist, partials=partials,
+                                   echo=lambda m: click.echo(m, err=True))  # fmt: skip
+            except KeyboardInterrupt:
+                raise Interrupted(
+                    f"interrupted; no result was written and existing files are unchanged; finished videos are "
+                    f"kept in {partials.root}: rerun with --on-existing resume to continue"
+                ) from None
+            written = dist.agree(lambda: write_result(out, result, overwrite=overwrite) if dist.is_main else None)
         if not keep_partials and dist.is_local_main:
             partials.remove()
         if dist.is_main:
@@ -244,6 +253,7 @@ def _check_device(device: str) -> None:
 def evaluate(dataset, data_root, subset, split_name, protocol, max_videos, max_frames, predictions, out,
              on_existing, overwrite, model_name, workers, no_progress):  # fmt: skip
     """Score saved predictions (from any codebase) and write a result file."""
+    from ovbench.atomic import refuse_replacing_an_input, inputs_protected
     from ovbench.results import write_result
     from ovbench.run.commands import evaluate_predictions
     from ovbench.run.config import RunConfig
@@ -251,9 +261,11 @@ def evaluate(dataset, data_root, subset, split_name, protocol, max_videos, max_f
     _, overwrite = _existing_policy(on_existing, overwrite=overwrite)
     _check_out(out, overwrite)
     ds, split, proto = _setup(dataset, data_root, subset, split_name, protocol)
-    config = RunConfig(max_videos=max_videos, max_frames=max_frames, workers=workers, show_progress=not no_progress)
-    result = evaluate_predictions(predictions, ds, split, proto, config, model_name=model_name)
-    _report(result, write_result(out, result, overwrite=overwrite))
+    with inputs_protected([*_data_inputs(ds, split_name), (predictions, "predictions folder")]):
+        refuse_replacing_an_input(out)  # before the scoring, not after it
+        config = RunConfig(max_videos=max_videos, max_frames=max_frames, workers=workers, show_progress=not no_progress)
+        result = evaluate_predictions(predictions, ds, split, proto, config, model_name=model_name)
+        _report(result, write_result(out, result, overwrite=overwrite))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -461,7 +473,8 @@ def list_splits():
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write here instead of stdout.")
 def compare(files, fmt, per_class, reported, reported_file, preamble, out):
     """Leaderboards from result files (or folders of them), one per dataset, subset, split and protocol."""
-    from ovbench.reports import leaderboards, write_text
+    from ovbench.atomic import inputs_protected
+    from ovbench.reports import DEFAULT_REPORTED, expand_paths, leaderboards, write_text
 
     preamble_text = None
     if preamble is not None:
@@ -473,9 +486,13 @@ def compare(files, fmt, per_class, reported, reported_file, preamble, out):
                         preamble=preamble_text)  # fmt: skip
     if out is None:
         click.echo(text, nl=False)
-    else:
+        return
+    inputs = [(p, "result file") for p in (expand_paths(files) if files else [])]
+    inputs += [(reported_file or DEFAULT_REPORTED, "published-numbers file"),
+               (preamble, "preamble")]  # fmt: skip
+    with inputs_protected(inputs):
         write_text(out, text)
-        click.echo(f"wrote {out}")
+    click.echo(f"wrote {out}")
 
 
 class _PlotGroup(_Group):
@@ -528,9 +545,12 @@ def _plot_results_command(kind: str, help_text: str) -> click.Command:
     @_plot_outputs
     @click.option("--name", default=None, help=f"File name stem [default: {kind}].")
     def command(files, out, formats, dpi, name):
+        from ovbench.atomic import inputs_protected
         from ovbench.plots import plot_results
+        from ovbench.reports import expand_paths
 
-        _echo_written(plot_results(kind, files, out, name, _split_formats(formats), dpi))
+        with inputs_protected((p, "result file") for p in expand_paths(files)):
+            _echo_written(plot_results(kind, files, out, name, _split_formats(formats), dpi))
 
     return command
 
@@ -544,9 +564,12 @@ def _split_formats(formats: str) -> list[str]:
 @_plot_outputs
 def plot_all_command(files, out, formats, dpi):
     """Every result-based figure the inputs allow (DIR/<kind>.<format>); says which were skipped and why."""
+    from ovbench.atomic import inputs_protected
     from ovbench.plots import plot_all
+    from ovbench.reports import expand_paths
 
-    written, skipped = plot_all(files, out, _split_formats(formats), dpi)
+    with inputs_protected((p, "result file") for p in expand_paths(files)):
+        written, skipped = plot_all(files, out, _split_formats(formats), dpi)
     _echo_written(written)
     for line in skipped:
         click.echo(f"skipped {line}")
@@ -573,12 +596,17 @@ def plot_qualitative_command(dataset, data_root, subset, split_name, preds, vide
     Without --frame, --num-frames predicted frames spread over one video (topped up from the next videos
     when it has fewer, as Cityscapes snippets with one annotated frame).
     """
-    from ovbench.plots import plot_qualitative
+    from ovbench.atomic import inputs_protected
+    from ovbench.datasets import resolve_root
+    from ovbench.plots import parse_prediction_args, plot_qualitative
 
-    paths = plot_qualitative(
-        dataset, data_root, subset, split_name or default_split(dataset), preds, out, videos=videos, frames=frames,
-        count=num_frames, name=name, formats=_split_formats(formats), dpi=dpi,
-    )  # fmt: skip
+    inputs = [(resolve_root(dataset, data_root), "dataset folder")]
+    inputs += [(folder, "predictions folder") for _, folder in parse_prediction_args(preds)]
+    with inputs_protected(inputs):
+        paths = plot_qualitative(
+            dataset, data_root, subset, split_name or default_split(dataset), preds, out, videos=videos,
+            frames=frames, count=num_frames, name=name, formats=_split_formats(formats), dpi=dpi,
+        )  # fmt: skip
     _echo_written(paths)
 
 

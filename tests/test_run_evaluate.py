@@ -245,3 +245,43 @@ def test_real_camvid_val_constant_model_equals_direct_count(tmp_path):
     assert r["dataset"]["num_frames"] == 20 and r["dataset"]["num_videos"] == 1
     assert r["metrics"]["miou"] == pytest.approx(iou[present].mean() * 100, abs=1e-12)
     assert r["metrics"]["mvc8"] == 100.0 and r["metrics"]["mvc16"] == 100.0
+
+
+def _unchanged(path: Path):
+    before = path.read_bytes()
+    return lambda: path.read_bytes() == before
+
+
+def test_no_output_replaces_an_input_whatever_the_flags(camvid, tmp_path):
+    """Result files given to compare, the split file, the dataset's files and saved predictions are inputs."""
+    import os
+
+    pred = _predictions(camvid, tmp_path)
+    result = tmp_path / "run.json"
+    twin = tmp_path / "twin.json"
+    os.link(result, twin)  # the same file under another name
+    split = tmp_path / "split.yaml"
+    split.write_text((Path(__file__).parents[1] / "ovbench" / "splits" / "camvid-7-4.yaml").read_text())
+    png = next((pred / "0001TP").iterdir())
+    listed = next(p for p in sorted(camvid.rglob("*")) if p.is_file())
+    cases = [
+        (["compare", result, "--out", result], result, "the result file"),
+        (["compare", result, "--out", twin], twin, "the result file"),
+        (["evaluate", "--dataset", "camvid", "--data-root", camvid, "--split", split, "--predictions", pred,
+          "--on-existing", "overwrite", "--out", split], split, "the split file"),
+        (["evaluate", "--dataset", "camvid", "--data-root", camvid, "--predictions", pred, "--overwrite",
+          "--out", png], png, "a file of the predictions folder"),
+        (["run", "--model", "toy-constant", "--dataset", "camvid", "--data-root", camvid, "--on-existing", "overwrite",
+          "--no-progress", "--out", listed], listed, "a file of the dataset folder"),
+        (["plot", "qualitative", "--dataset", "camvid", "--data-root", camvid, "--pred", pred, "--out", png.parent,
+          "--name", png.stem, "--formats", "png"], png, "a file of the predictions folder"),
+    ]  # fmt: skip
+    for args, target, what in cases:
+        same = _unchanged(target)
+        res = invoke(*args)
+        assert res.exit_code == 2, (args, res.output)
+        assert f"{target}: writing it would replace {what}" in res.output and "an input of this command" in res.output
+        assert same(), args
+    res = invoke("evaluate", "--dataset", "camvid", "--data-root", camvid, "--predictions", pred, "--out",
+                 pred / "scores.json", "--no-progress")  # fmt: skip
+    assert res.exit_code == 0, res.output  # a new file beside the inputs replaces nothing
