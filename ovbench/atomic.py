@@ -6,12 +6,15 @@ and sweeps the former.
 
 Every file ovbench writes goes through :func:`atomic_path`, so it is also where a command's inputs are
 guarded: inside :func:`inputs_protected`, no write replaces an input file (the same file, however it is
-named: symlinks and hard links included) or an existing file in an input folder.
+named: symlinks and hard links included) or an existing file in an input folder; and where an operating
+system error (a folder in the way, a read-only or full disk) becomes one :class:`OvbenchError` naming
+the path, with the earlier file untouched and no temporary file left.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import socket
@@ -19,7 +22,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ovbench.errors import OvbenchError
+from ovbench.errors import OvbenchError, WriteError
 
 
 def _read_umask() -> int:
@@ -75,6 +78,27 @@ def refuse_replacing_an_input(path: Path) -> None:
         raise OvbenchError(f"{path}: writing it would replace {what}, an input of this command; choose another path")
 
 
+_HINTS = {
+    errno.ENOSPC: "the disk is full; free space or write elsewhere",
+    errno.EDQUOT: "the disk quota is exceeded; free space or write elsewhere",
+    errno.EROFS: "the file system is read-only; write elsewhere",
+    errno.EACCES: "no permission to write there; write elsewhere",
+    errno.EPERM: "no permission to write there; write elsewhere",
+    errno.EISDIR: "it is a folder; name a file",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+}
+
+
+def cannot_write(path: str | os.PathLike, exc: OSError) -> WriteError:
+    """One clear error for an OS error met while writing ``path``."""
+    if isinstance(exc, WriteError):
+        return exc
+    if exc.errno == errno.EEXIST:  # from making the folders: one of them is a file
+        return WriteError(f"{path}: cannot write (a part of the path is a file, not a folder)")
+    hint = _HINTS.get(exc.errno, "")
+    return WriteError(f"{path}: cannot write ({exc.strerror or exc}){'; ' + hint if hint else ''}")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, *, fsync: bool = False, replace: bool = True) -> Iterator[Path]:
     """Yields a temporary path next to ``path``; on success it becomes ``path`` in one step.
@@ -87,10 +111,15 @@ def atomic_path(path: str | os.PathLike, *, fsync: bool = False, replace: bool =
     path = Path(path)
     if _PROTECTED_FILES or _PROTECTED_DIRS:
         refuse_replacing_an_input(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _sweep_stale(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_HOST}-{os.getpid()}.", suffix=".part")
-    os.close(fd)
+    if path.is_dir():
+        raise cannot_write(path, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _sweep_stale(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_HOST}-{os.getpid()}.", suffix=".part")
+        os.close(fd)
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
     try:
         yield Path(tmp)
         os.chmod(tmp, _MODE)  # after writing: some writers (safetensors) recreate the file as 0600
@@ -101,9 +130,14 @@ def atomic_path(path: str | os.PathLike, *, fsync: bool = False, replace: bool =
             os.replace(tmp, path)
         else:
             _publish_new(tmp, path)
+    except FileExistsError:
+        raise  # replace=False lost the race: the caller says what to do
+    except OSError as exc:  # from the writer's body too: a full disk fails the write, not the rename
+        raise cannot_write(path, exc) from None
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        with contextlib.suppress(OSError):
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
 
 def _publish_new(tmp: str, path: Path) -> None:

@@ -16,3 +16,8 @@ class DataError(OvbenchError):
 
 class PredictionError(OvbenchError):
     """Saved predictions are missing or unreadable."""
+
+
+class WriteError(OvbenchError, OSError):
+    """A file could not be written (a folder in the way, a read-only or full disk). Also an OSError, so the
+    best-effort writers (caches) that catch OSError keep going without it."""
