@@ -16,7 +16,7 @@ import yaml
 from baselines.last_block import DenseCLIP
 from baselines.pamr import pamr
 from baselines.sliding import sliding_logits
-from clip_toolkit.loading import autocast_dtype, load_clip, resolve_quick_gelu
+from clip_toolkit.loading import SEED_MAX, autocast_dtype, load_clip, resolve_quick_gelu
 from clip_toolkit.text import TEMPLATE_NAMES, TextEmbedder
 from ovbench.api import Option, OvbenchError, VideoModel, VocabularyEntry
 
@@ -45,7 +45,7 @@ def common_options(method: str) -> tuple[Option, ...]:
         Option("backbone", "ViT-B-16", "open_clip model name."),
         Option("pretrained", "openai", "open_clip pretrained tag, a local checkpoint path, or 'none' (random)."),
         Option("quick_gelu", "auto", "QuickGELU activations (OpenAI weights need them).", choices=("auto", "on", "off")),
-        Option("seed", 0, "Seed of the random initialisation (with --pretrained none)."),
+        Option("seed", 0, "Seed of the random initialisation (with --pretrained none).", minimum=0, maximum=SEED_MAX),
         option("short_side", "Resize frames so the short side is this (long side at most 2048).", minimum=1),
         option("crop", "Sliding-window crop size.", minimum=1),
         option("stride", "Sliding-window stride (at most --crop, so every pixel is covered).", minimum=1),

@@ -12,6 +12,7 @@ import torch
 
 from ovbench.api import OvbenchError, file_sha256
 
+SEED_MAX = 2**63 - 1  # seeds beyond this overflow torch.manual_seed
 CHECKPOINT_SUFFIXES = {".bin", ".pt", ".pth", ".safetensors", ".npz"}
 
 
@@ -81,6 +82,8 @@ def weights_identifier(backbone: str, pretrained: str, seed: int) -> tuple[str |
                 f"--pretrained {pretrained}: no such checkpoint file; pass an existing open_clip checkpoint "
                 "(.bin, .pt, .safetensors), a pretrained tag, or 'none' for random weights"
             )
+        if path.stat().st_size == 0:
+            raise OvbenchError(f"--pretrained {pretrained}: the file is empty (an interrupted download?); download it again")
         return str(path), f"{backbone}:file:{path.name}:sha256={file_digest(path)}"
     tags = open_clip.list_pretrained_tags_by_model(backbone)
     if pretrained not in tags:
@@ -114,8 +117,14 @@ def load_clip(backbone: str, pretrained: str, quick_gelu: bool, seed: int, devic
     try:
         with quiet_root_logger(), hub_offline_unless_reachable() if downloads else contextlib.nullcontext():
             model = open_clip.create_model(backbone, pretrained=value, force_quick_gelu=quick_gelu, device=device)
-    except (RuntimeError, OSError, ValueError) as exc:
-        reason = str(exc).splitlines()[0][:300]
+    except Exception as exc:  # a user's file meets a third-party loader: anything it raises means "not loadable"
+        reason = (str(exc).splitlines() or [""])[0][:300] or type(exc).__name__
+        if value is not None and _looks_like_path(pretrained):
+            detail = f"{type(exc).__name__}: {reason}" if reason != type(exc).__name__ else reason
+            raise OvbenchError(
+                f"--pretrained {pretrained}: not an open_clip checkpoint of {backbone} ({detail}); "
+                "pass the open_clip_pytorch_model.bin (or .safetensors) of this backbone"
+            ) from None
         raise OvbenchError(
             f"--pretrained {pretrained}: could not load {backbone} weights ({reason}). Without internet access, "
             "download the checkpoint on another machine and pass its path: --pretrained "

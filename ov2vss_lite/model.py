@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from clip_toolkit import MEAN, STD
-from clip_toolkit.loading import autocast_dtype, file_digest, load_clip, resolve_quick_gelu
+from clip_toolkit.loading import SEED_MAX, autocast_dtype, file_digest, load_clip, resolve_quick_gelu
 from clip_toolkit.text import TEMPLATE_NAMES, TextEmbedder
 from ov2vss_lite.clip_features import FrozenCLIPFeatures
 from ov2vss_lite.clips import farthest_index, random_extra_index, reference_indices
@@ -51,7 +51,8 @@ class OV2VSS(TrainableVideoModel):
         Option("backbone", "ViT-B-16", "open_clip ViT, frozen."),
         Option("pretrained", "openai", "open_clip tag, local checkpoint path, or 'none' (random)."),
         Option("quick_gelu", "auto", "QuickGELU activations (OpenAI weights need them).", choices=("auto", "on", "off")),
-        Option("seed", 0, "Seed of random initialisation (CLIP with --pretrained none, and the head)."),
+        Option("seed", 0, "Seed of random initialisation (CLIP with --pretrained none, and the head).", minimum=0,
+               maximum=SEED_MAX),
         Option("input_size", 384, "Frames are resized to this square for CLIP (OV2VSS: 384 -> 24x24 patches).", minimum=1),
         Option("appearance_layers", "3,6,9", "ViT blocks (1-based) whose tokens form the appearance features."),
         Option("templates", "imagenet80", "Prompt templates, one cost-volume channel each.", choices=TEMPLATE_NAMES),

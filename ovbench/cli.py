@@ -223,6 +223,10 @@ def run(ctx, model_name, dataset, data_root, subset, split_name, protocol, max_v
                     f"interrupted; no result was written and existing files are unchanged; finished videos are "
                     f"kept in {partials.root}: rerun with --on-existing resume to continue"
                 ) from None
+            except OvbenchError:
+                if dist.is_local_main:
+                    partials.remove_if_empty()
+                raise
             written = dist.agree(lambda: write_result(out, result, overwrite=overwrite) if dist.is_main else None)
         if not keep_partials and dist.is_local_main:
             partials.remove()
@@ -478,10 +482,9 @@ def compare(files, fmt, per_class, reported, reported_file, preamble, out):
 
     preamble_text = None
     if preamble is not None:
-        try:
-            preamble_text = preamble.read_text()
-        except OSError as exc:
-            raise OvbenchError(f"--preamble {preamble}: cannot read ({exc.strerror or exc})") from None
+        from ovbench.textfiles import read_text
+
+        preamble_text = read_text(preamble, "preamble (--preamble)")
     text = leaderboards(files, fmt, per_class=per_class, reported=reported, reported_file=reported_file,
                         preamble=preamble_text)  # fmt: skip
     if out is None:

@@ -28,7 +28,7 @@ class Option:
 
     ``dataset_defaults`` overrides ``default`` per dataset name, so a model can carry each
     dataset's standard protocol (e.g. a larger input size for Cityscapes) as data. ``minimum``
-    (inclusive) and ``above`` (exclusive) bound a number, so a zero scale or a negative cache size
+    (inclusive), ``above`` (exclusive) and ``maximum`` (inclusive) bound a number, so a zero scale or a negative cache size
     is refused instead of producing a silently wrong result; a float option is always finite.
     """
 
@@ -41,6 +41,7 @@ class Option:
     dataset_defaults: Mapping[str, Any] = field(default_factory=dict)
     minimum: float | None = None
     above: float | None = None
+    maximum: float | None = None  # inclusive
 
     def default_for(self, dataset: str | None) -> Any:
         return self.dataset_defaults.get(dataset, self.default) if dataset else self.default
@@ -75,6 +76,8 @@ class Option:
             raise OvbenchError(f"{self.flag} must be at least {self.minimum:g}, got {value}")
         if self.above is not None and value <= self.above:
             raise OvbenchError(f"{self.flag} must be greater than {self.above:g}, got {value}")
+        if self.maximum is not None and value > self.maximum:
+            raise OvbenchError(f"{self.flag} must be at most {self.maximum}, got {value}")
         return value
 
 

@@ -227,16 +227,16 @@ def write_result(path: str | os.PathLike, result: dict, *, overwrite: bool = Tru
 
 
 def read_result(path: str | os.PathLike) -> Result:
+    from ovbench.textfiles import read_json
+
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise OvbenchError(f"{path}: result file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise OvbenchError(f"{path}: not JSON ({exc}); was it written by ovbench?") from None
+    data = read_json(path, "result file", "; was it written by ovbench?")
     if isinstance(data, dict) and data.get("schema_version") not in (None, SCHEMA_VERSION):
+        version = data["schema_version"]
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise OvbenchError(f"{path}: schema_version is {version!r} ({type(version).__name__}), not an integer")
         raise OvbenchError(
-            f"{path}: schema_version {data['schema_version']} is not supported by ovbench "
+            f"{path}: schema_version {version} is not supported by ovbench "
             f"{ovbench.__version__} (reads version {SCHEMA_VERSION}); upgrade ovbench"
         )
     return Result(validate(data, str(path)))

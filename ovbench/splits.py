@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from ovbench.errors import OvbenchError
+from ovbench.textfiles import read_text
 
 SPLIT_DIR = Path(__file__).parent / "splits"
 SCHEMA = "ovbench-split/1"
@@ -64,10 +65,9 @@ def load_split(name_or_path: str | Path) -> Split:
                 f"--split {name_or_path!r} is unknown; shipped splits: {', '.join(available_splits())} "
                 "(or pass the path of a split .yaml file)"
             )
+    text = read_text(path, "split file")
     try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise OvbenchError(f"{path}: split file not found") from None
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise OvbenchError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     return parse_split(data, path)

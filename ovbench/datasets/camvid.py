@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ovbench.datasets.base import IGNORE, Dataset, FrameRecord, LabelEncoding, VideoRecord
 from ovbench.errors import DataError
+from ovbench.textfiles import read_text
 
 CLASSES = (
     "Sky", "Building", "Pole", "Road", "Pavement", "Tree",
@@ -58,7 +59,7 @@ class CamVid(Dataset):
         listing = self.root / f"{self.subset}.txt"
         if listing.is_file():
             pairs = []
-            for n, line in enumerate(listing.read_text().splitlines(), 1):
+            for n, line in enumerate(read_text(listing, "list file", DataError).splitlines(), 1):
                 if not line.strip():
                     continue
                 parts = line.split()

@@ -12,12 +12,20 @@ from ovbench.errors import DataError
 _GREY_MODES = {"L", "P"}
 
 
+def _too_large(path: Path, what: str, exc: Exception, error: type[Exception]) -> Exception:
+    limit = Image.MAX_IMAGE_PIXELS * 2 if Image.MAX_IMAGE_PIXELS else 0
+    return error(f"{path}: the {what}'s header claims more than {limit:,} pixels, Pillow's decompression-bomb "
+                 f"limit ({exc}); the file is damaged or not a {what} of this dataset")  # fmt: skip
+
+
 def _open_and_load(path: Path, error: type[Exception], what: str) -> Image.Image:
     try:
         img = Image.open(path)
         img.load()
     except FileNotFoundError:
         raise error(f"{path}: missing {what}") from None
+    except Image.DecompressionBombError as exc:
+        raise _too_large(path, what, exc, error) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise error(f"{path}: unreadable {what} ({exc}); replace or re-extract the file") from None
     return img
@@ -48,6 +56,8 @@ def image_size(path: Path, *, what: str = "frame") -> tuple[int, int]:
             w, h = img.size
     except FileNotFoundError:
         raise DataError(f"{path}: missing {what}") from None
+    except Image.DecompressionBombError as exc:
+        raise _too_large(path, what, exc, DataError) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(f"{path}: unreadable {what} ({exc})") from None
     return h, w

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ovbench.datasets.base import IGNORE, Dataset, FrameRecord, LabelEncoding, VideoRecord
 from ovbench.errors import DataError
+from ovbench.textfiles import read_text
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
 
@@ -51,7 +52,7 @@ class VSPW(Dataset):
                 f"{listing}: missing video list; --data-root must be a VSPW_480p/ or VSPW/ folder "
                 "holding train.txt, val.txt, test.txt and data/"
             )
-        names = sorted({line.strip() for line in listing.read_text().splitlines() if line.strip()})
+        names = sorted({line.strip() for line in read_text(listing, "video list", DataError).splitlines() if line.strip()})
         needs_masks = self.subset != "test"
         videos = (self._video(name, needs_masks) for name in names)
         return [v for v in videos if v is not None]

@@ -23,7 +23,10 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
         else:
             found = [p]
         for f in found:
-            key = f.resolve()
+            try:
+                key = f.resolve(strict=f.is_symlink())
+            except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError up to Python 3.12)
+                raise OvbenchError(f"{f}: cannot follow the link ({exc}); pass the result file itself") from None
             if key not in seen:
                 seen.add(key)
                 out.append(f)

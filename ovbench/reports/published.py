@@ -10,6 +10,7 @@ import yaml
 import ovbench
 from ovbench.errors import OvbenchError
 from ovbench.metrics import METRIC_TITLES
+from ovbench.textfiles import read_text
 
 # Protocols a published number can carry; "all-classes" = image-level, every class asked for and scored,
 # no seen/unseen split (training-free methods); "cross-dataset" = a model trained on one dataset's classes
@@ -132,11 +133,10 @@ def load_reported(path: str | Path | None = None, *, required: bool = False) -> 
                 raise OvbenchError(f"no published numbers: {path} not found; pass --reported-file PATH")
             return []
     path = Path(path)
+    text = read_text(path, "reported-numbers file")
     try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise OvbenchError(f"{path}: reported-numbers file not found") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
         raise OvbenchError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     try:
         jsonschema.validate(data, _reported_schema())

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ovbench.datasets import VideoRecord
-from ovbench.errors import OvbenchError
+from ovbench.errors import DataError, OvbenchError
 from ovbench.evaluator import Evaluator
 from ovbench.models import NO_PREDICTION
 from ovbench.run.decode import FrameReader
@@ -49,6 +49,7 @@ def _score_video(position, record, source, evaluator, reader, sinks, progress) -
         for sink in sinks:
             sink.begin_video(record, stream)
         expected = iter(record.scored_indices)
+        size = None  # of the video's first mask: a video's frames share one size
         for index, labels in stream.frames:
             want = next(expected, None)
             if index != want:
@@ -57,6 +58,14 @@ def _score_video(position, record, source, evaluator, reader, sinks, progress) -
                     "predictions must follow video.scored_indices in order"
                 )
             gt = reader.take(position, index).mask
+            if size is None:
+                size = gt.shape
+            elif gt.shape != size:
+                raise DataError(
+                    f"{record.frames[index].label}: mask is {gt.shape[1]}x{gt.shape[0]}, earlier frames of video "
+                    f"{record.name} are {size[1]}x{size[0]}; a video's frames must share one size (ovbench check "
+                    "lists every such frame)"
+                )
             if labels is not None:
                 labels = np.asarray(labels)
                 if labels.shape != gt.shape or not np.issubdtype(labels.dtype, np.integer):

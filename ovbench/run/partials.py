@@ -228,6 +228,11 @@ class PartialStore:
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def remove_if_empty(self) -> None:
+        """After a failed run: a folder holding no finished video is of no use for resuming."""
+        if self.root.is_dir() and not any(self.root.glob("video-*.json")):
+            self.remove()
+
 
 def report_resumed(partials: PartialStore, gathered, total: int, say) -> None:
     """Rank 0 tells the user what resuming found, once for all ranks.
