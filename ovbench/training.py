@@ -166,11 +166,39 @@ def _kept(out: Path) -> str:
     return f"the last good checkpoint, {last}, is kept" if last is not None else "no checkpoint was written"
 
 
+_START_AGAIN = "or start again with another --out"
+
+
 def latest_checkpoint(out: Path) -> Path | None:
+    """The checkpoint folder ``out/latest.json`` names; a damaged marker is one error saying how to go on."""
+    from ovbench.textfiles import read_json
+
     marker = out / "latest.json"
     if not marker.is_file():
         return None
-    return out / json.loads(marker.read_text())["path"]
+    fix = f'; write {{"step": N, "path": "checkpoints/step-N"}} naming a saved step, {_START_AGAIN}'
+    data = read_json(marker, "training marker", fix)
+    path = data.get("path") if isinstance(data, dict) else None
+    if not isinstance(path, str) or not (out / path).is_dir():
+        raise OvbenchError(f"{marker}: names no checkpoint folder of {out} (path {path!r}){fix}")
+    return out / path
+
+
+def _resume_state(existing: Path, module: torch.nn.Module, device: torch.device) -> dict:
+    """The trainer state of ``existing`` with the weights loaded into ``module``; a damaged file is named."""
+    earlier = f"resume from an earlier step (point latest.json at another checkpoints/step-N), {_START_AGAIN}"
+    try:
+        state = torch.load(existing / TRAINER, weights_only=False)
+        for key in ("optimizer", "scaler", "sampler", "rng", "history", "step", "config"):
+            state[key]
+    except Exception as exc:  # a torch pickle: anything it raises means damaged
+        raise OvbenchError(f"{existing / TRAINER}: damaged trainer state ({type(exc).__name__}: {exc}); {earlier}") from None
+    try:
+        module.load_state_dict(load_file(existing / WEIGHTS, device=str(device)))
+    except Exception as exc:
+        raise OvbenchError(f"{existing / WEIGHTS}: damaged or foreign weights ({type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0] if str(exc) else ''}); {earlier}") from None  # fmt: skip
+    return state
 
 
 def train(
@@ -194,8 +222,7 @@ def train(
     history: list[dict] = []
     start = 0
     if resume and existing is not None:
-        state = torch.load(existing / TRAINER, weights_only=False)
-        module.load_state_dict(load_file(existing / WEIGHTS, device=str(device)))
+        state = _resume_state(existing, module, device)
         optimizer.load_state_dict(state["optimizer"])
         scaler.load_state_dict(state["scaler"])
         sampler.rng = pickle.loads(state["sampler"])

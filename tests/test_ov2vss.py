@@ -192,6 +192,34 @@ def test_resume_reproduces_the_uninterrupted_run(camvid_train, tmp_path):
     assert latest_checkpoint(tmp_path / "b").name == "step-000004"
 
 
+def test_a_damaged_training_folder_is_named_piece_by_piece_with_the_way_on(camvid_train, tmp_path):
+    split = load_split("camvid-7-4")
+    out = tmp_path / "run"
+    train(OV2VSS(**TINY), "ov2vss", camvid_train, split, out, TrainConfig(**CONFIG), show_progress=False)
+    marker, step = out / "latest.json", out / "checkpoints" / "step-000004"
+    good = marker.read_text()
+
+    def resume():
+        train(OV2VSS(**TINY), "ov2vss", camvid_train, split, out, TrainConfig(**{**CONFIG, "steps": 6}), resume=True,
+              show_progress=False)  # fmt: skip
+
+    marker.write_text('{"step": 4, "path": ')
+    with pytest.raises(OvbenchError, match=r"latest.json: not JSON .*naming a saved step, or start again"):
+        resume()
+    marker.write_text('{"step": 9, "path": "checkpoints/step-000009"}')
+    with pytest.raises(OvbenchError, match=r"latest.json: names no checkpoint folder .*'checkpoints/step-000009'"):
+        resume()
+    marker.write_text(good)
+    trainer = (step / "trainer.pt").read_bytes()
+    (step / "trainer.pt").write_bytes(trainer[: len(trainer) // 3])
+    with pytest.raises(OvbenchError, match=r"trainer.pt: damaged trainer state .*resume from an earlier step"):
+        resume()
+    (step / "trainer.pt").write_bytes(trainer)
+    (step / "model.safetensors").write_bytes(b"not weights")
+    with pytest.raises(OvbenchError, match=r"model.safetensors: damaged or foreign weights .*resume from an earlier step"):
+        resume()
+
+
 def test_checkpoint_round_trip_and_run_records_its_hash(camvid_train, tmp_path):
     split = load_split("camvid-7-4")
     trained = CatSegFrame(**TINY)
