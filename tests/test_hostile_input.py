@@ -83,6 +83,15 @@ def test_images_too_large_to_decode_or_changing_size_within_a_video(camvid, tmp_
     refused(run(camvid, tmp_path / "r.json"), f"{mask}: mask is 16x16, earlier frames of video 0001TP are 16x12",
             folder=tmp_path)  # fmt: skip
     assert not (tmp_path / "r.json.partial").exists()  # no finished video: nothing to resume
+    frame = camvid / "val" / sorted((camvid / "valannot").glob("0006R0_*.png"))[0].name
+    Image.fromarray(np.zeros((20, 16, 3), np.uint8)).save(frame)  # its mask stays 12 × 16
+    mask.unlink()
+    (camvid / "val" / mask.name).unlink()
+    listing = camvid / "val.txt"
+    listing.write_text("".join(line + "\n" for line in listing.read_text().splitlines() if mask.name not in line))
+    refused(run(camvid, tmp_path / "r.json"), f"{frame}: frame is 16x20, its mask", "is 16x12")
+    kept = sorted(p.name for p in (tmp_path / "r.json.partial").iterdir())
+    assert kept == ["run.json", "video-0001TP.json"]  # the video finished before the bad frame is kept for resuming
 
 
 def test_weights_files_and_seeds_that_cannot_load(camvid, tmp_path):

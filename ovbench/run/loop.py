@@ -42,6 +42,20 @@ def score(
     source.finish()
 
 
+def _refuse_a_frame_unlike_its_mask(frame, mask_shape) -> None:
+    """A prediction of the wrong size is most often a frame whose image and mask differ: name the files."""
+    from ovbench.datasets.io import image_size
+
+    if frame.image is None:
+        return
+    size = image_size(frame.image)
+    if size != tuple(mask_shape):
+        raise DataError(
+            f"{frame.image}: frame is {size[1]}x{size[0]}, its mask {frame.label} is {mask_shape[1]}x{mask_shape[0]}; "
+            "a frame and its mask must have one size (ovbench check lists every such frame)"
+        )
+
+
 def _score_video(position, record, source, evaluator, reader, sinks, progress) -> None:
     stream = source.open(record, reader, position)
     evaluator.begin_video()
@@ -68,6 +82,8 @@ def _score_video(position, record, source, evaluator, reader, sinks, progress) -
                 )
             if labels is not None:
                 labels = np.asarray(labels)
+                if labels.shape != gt.shape and labels.ndim == 2:
+                    _refuse_a_frame_unlike_its_mask(record.frames[index], gt.shape)
                 if labels.shape != gt.shape or not np.issubdtype(labels.dtype, np.integer):
                     raise OvbenchError(
                         f"{source.label}: prediction for {record.name}/{record.frames[index].name} is "
