@@ -380,78 +380,54 @@ def list_models():
             click.echo(f"    {option.flag}{choices}  default {option.default!r}{note}  {option.help}")
 
 
-@list_.command("datasets")
-def list_datasets():
-    from ovbench.registry import DATASETS
+def _list_registry(registry_name: str, describe, empty: str = "") -> None:
+    """One line per registered name: ``describe(thing)``, where it comes from unless built in, or why it is broken."""
+    from ovbench import registry
 
-    for name, spec in DATASETS.specs().items():
+    specs = getattr(registry, registry_name).specs()
+    if not specs and empty:
+        click.echo(empty)
+    for name, spec in specs.items():
         try:
-            cls = DATASETS.load(spec)
+            thing = getattr(registry, registry_name).load(spec)
         except OvbenchError as exc:
             click.echo(f"{name}  [broken] {exc}")
             continue
         origin = "" if spec.origin == "built-in" else f"  [{spec.origin}]"
-        click.echo(f"{name}  {cls.num_classes} classes, default split {cls.default_split or '(none)'}{origin}")
+        click.echo(f"{name}  {describe(thing)}{origin}")
+
+
+def _first_doc_line(thing) -> str:
+    return (thing.__doc__ or "").strip().splitlines()[0] if (thing.__doc__ or "").strip() else ""
+
+
+@list_.command("datasets")
+def list_datasets():
+    _list_registry("DATASETS", lambda cls: f"{cls.num_classes} classes, default split {cls.default_split or '(none)'}")
 
 
 @list_.command("protocols")
 def list_protocols():
-    from ovbench.registry import PROTOCOLS
-
-    for name, spec in PROTOCOLS.specs().items():
-        try:
-            protocol = PROTOCOLS.load(spec)
-        except OvbenchError as exc:
-            click.echo(f"{name}  [broken] {exc}")
-            continue
-        origin = "" if spec.origin == "built-in" else f"  [{spec.origin}]"
-        click.echo(f"{name}  main score {protocol.main_metric}: {protocol.description}{origin}")
+    _list_registry("PROTOCOLS", lambda p: f"main score {p.main_metric}: {p.description}")
 
 
 @list_.command("metrics")
 def list_metrics():
     """Metric plugins (ovbench's own metrics are always computed; see README, Protocols and metrics)."""
-    from ovbench.registry import METRICS
-
-    specs = METRICS.specs()
-    if not specs:
-        click.echo("no metric plugins installed (ovbench's own metrics are always computed)")
-    for name, spec in specs.items():
-        try:
-            cls = METRICS.load(spec)
-        except OvbenchError as exc:
-            click.echo(f"{name}  [broken] {exc}")
-            continue
-        keys = ", ".join(f"{k} ({title})" for k, title in cls.titles.items())
-        click.echo(f"{name}  {keys}: {(cls.__doc__ or '').strip().splitlines()[0] if cls.__doc__ else ''}  [{spec.origin}]")
+    _list_registry(
+        "METRICS", lambda cls: ", ".join(f"{k} ({t})" for k, t in cls.titles.items()) + f": {_first_doc_line(cls)}",
+        empty="no metric plugins installed (ovbench's own metrics are always computed)",
+    )
 
 
 @list_.command("formats")
 def list_formats():
-    from ovbench.registry import REPORT_FORMATS
-
-    for name, spec in REPORT_FORMATS.specs().items():
-        try:
-            form = REPORT_FORMATS.load(spec)
-        except OvbenchError as exc:
-            click.echo(f"{name}  [broken] {exc}")
-            continue
-        origin = "" if spec.origin == "built-in" else f"  [{spec.origin}]"
-        click.echo(f"{name}  {form.description}{origin}")
+    _list_registry("REPORT_FORMATS", lambda form: form.description)
 
 
 @list_.command("figures")
 def list_figures():
-    from ovbench.registry import FIGURES
-
-    for name, spec in FIGURES.specs().items():
-        try:
-            figure = FIGURES.load(spec)
-        except OvbenchError as exc:
-            click.echo(f"{name}  [broken] {exc}")
-            continue
-        origin = "" if spec.origin == "built-in" else f"  [{spec.origin}]"
-        click.echo(f"{name}  {figure.description}{origin}")
+    _list_registry("FIGURES", lambda figure: figure.description)
 
 
 @list_.command("splits")
