@@ -107,8 +107,9 @@ class Evaluator:
         self.plugins = dict(metric_plugins() if metrics is None else metrics)
         self.extras = {name: cls(split, protocol) for name, cls in self.plugins.items()}  # the totals
         self._video_extras: dict[str, Metric] = {}
-        own = set(protocol.scores(np.zeros((split.num_classes,) * 2), np.zeros(split.num_classes), split))
-        own |= {f"mvc{n}" for n in self.window_sizes}
+        own = set() if not self.extras else {f"mvc{n}" for n in self.window_sizes} | set(
+            protocol.scores(np.zeros((split.num_classes,) * 2), np.zeros(split.num_classes), split)
+        )  # the keys ovbench's own scores take, asked of the protocol (a plugin protocol may add some)
         for name, metric in self.extras.items():
             clash = sorted(own & set(metric.titles))
             if clash:

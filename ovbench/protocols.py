@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ovbench.datasets.base import IGNORE
-from ovbench.errors import OvbenchError
 from ovbench.metrics.scores import segmentation_scores
 from ovbench.splits import ClassInfo, Split
 
@@ -72,10 +71,4 @@ def get_protocol(name: str) -> Protocol:
     """The protocol registered as ``name``; unknown names and misnamed plugins are one clear error."""
     from ovbench.registry import PROTOCOLS
 
-    protocol = PROTOCOLS.get(name)
-    if protocol.name != name:
-        raise OvbenchError(
-            f"protocol {name!r} is registered to a Protocol named {protocol.name!r}; "
-            f"register it under its own name or rename it"
-        )
-    return protocol
+    return PROTOCOLS.named(name)

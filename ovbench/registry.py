@@ -109,6 +109,17 @@ class Registry(Generic[T]):
         self._loaded[spec.name, spec.target] = thing
         return thing
 
+    def named(self, name: str) -> T:
+        """Like :meth:`get`, for things that carry their own ``name`` (protocols, formats, figures): one
+        registered under another name than its own is an error, since results record the own name."""
+        thing = self.get(name)
+        if thing.name != name:
+            raise OvbenchError(
+                f"{self.kind} {name!r} is registered to a {type(thing).__name__} named {thing.name!r}; "
+                "register it under its own name or rename it"
+            )
+        return thing
+
     def items(self) -> list[tuple[str, T]]:
         """Every (name, thing) that loads; broken plugins are left out (``specs`` still lists them)."""
         loaded = []
@@ -191,16 +202,20 @@ DATASETS: Registry[type] = Registry(
 # --------------------------------------------------------------------------- protocols
 
 
-def _is_protocol(thing: Any) -> bool:
-    from ovbench.protocols import Protocol
+def _instance_of(target: str) -> Callable[[Any], bool]:
+    """``isinstance(thing, module:Class)``, importing the class only when a plugin is checked."""
 
-    return isinstance(thing, Protocol)
+    def accepts(thing: Any) -> bool:
+        module, _, name = target.partition(":")
+        return isinstance(thing, getattr(importlib.import_module(module), name))
+
+    return accepts
 
 
 PROTOCOLS: Registry = Registry(
     "protocol", "ovbench.protocols", flag="--protocol", env="OVBENCH_EXTRA_PROTOCOLS",
     builtins={"gzsl": "ovbench.protocols:GZSL", "zsl": "ovbench.protocols:ZSL"},
-    accepts=_is_protocol, expected="an ovbench.protocols.Protocol instance", attr="PROTOCOL",
+    accepts=_instance_of("ovbench.protocols:Protocol"), expected="an ovbench.protocols.Protocol instance", attr="PROTOCOL",
 )  # fmt: skip
 
 # --------------------------------------------------------------------------- metrics
@@ -220,31 +235,19 @@ METRICS: Registry[type] = Registry(
 # --------------------------------------------------------------------------- report formats
 
 
-def _is_report_format(thing: Any) -> bool:
-    from ovbench.reports.formats import ReportFormat
-
-    return isinstance(thing, ReportFormat)
-
-
 REPORT_FORMATS: Registry = Registry(
     "report format", "ovbench.report_formats", flag="--format", env="OVBENCH_EXTRA_REPORT_FORMATS",
     builtins={name: f"ovbench.reports.formats:{name.upper()}" for name in ("markdown", "csv", "latex", "html")},
-    accepts=_is_report_format, expected="an ovbench.reports.formats.ReportFormat instance", attr="FORMAT",
+    accepts=_instance_of("ovbench.reports.formats:ReportFormat"), expected="an ovbench.reports.formats.ReportFormat instance", attr="FORMAT",
 )  # fmt: skip
 
 # --------------------------------------------------------------------------- figures
 
 
-def _is_figure(thing: Any) -> bool:
-    from ovbench.plots.figure import ResultFigure
-
-    return isinstance(thing, ResultFigure)
-
-
 FIGURES: Registry = Registry(
     "figure", "ovbench.figures", flag="ovbench plot", env="OVBENCH_EXTRA_FIGURES",
     builtins={name: f"ovbench.plots.{name.replace('-', '_')}:FIGURE" for name in ("ablation", "seen-unseen", "per-class", "mvc")},
-    accepts=_is_figure, expected="an ovbench.plots.figure.ResultFigure instance", attr="FIGURE",
+    accepts=_instance_of("ovbench.plots.figure:ResultFigure"), expected="an ovbench.plots.figure.ResultFigure instance", attr="FIGURE",
 )  # fmt: skip
 
 # The model registry's earlier functional interface, still used by the CLI and tests.

@@ -189,8 +189,9 @@ def _resume_state(existing: Path, module: torch.nn.Module, device: torch.device)
     earlier = f"resume from an earlier step (point latest.json at another checkpoints/step-N), {_START_AGAIN}"
     try:
         state = torch.load(existing / TRAINER, weights_only=False)
-        for key in ("optimizer", "scaler", "sampler", "rng", "history", "step", "config"):
-            state[key]
+        missing = [k for k in ("optimizer", "scaler", "sampler", "rng", "history", "step", "config") if k not in state]
+        if missing:
+            raise KeyError(f"no {', '.join(missing)}")
     except Exception as exc:  # a torch pickle: anything it raises means damaged
         raise OvbenchError(f"{existing / TRAINER}: damaged trainer state ({type(exc).__name__}: {exc}); {earlier}") from None
     try:

@@ -142,12 +142,18 @@ def _tiny_data(root: Path) -> np.ndarray:
     return counts
 
 
-def test_a_dataset_registered_in_one_file_runs_end_to_end(tmp_path, monkeypatch):
+def _tiny_setup(tmp_path: Path, monkeypatch) -> tuple[np.ndarray, Path]:
+    """The tiny dataset plugin installed, its data and split written, toy-constant registered: (GT counts, split)."""
     monkeypatch.setenv("OVBENCH_EXTRA_DATASETS", "tiny=tiny_dataset:TinyVideos")
     registry.register("toy-constant", "toy_models:Constant")
     counts = _tiny_data(tmp_path / "data" / "tiny")
     split = tmp_path / "tiny-1-1.yaml"
     split.write_text(TINY_SPLIT)
+    return counts, split
+
+
+def test_a_dataset_registered_in_one_file_runs_end_to_end(tmp_path, monkeypatch):
+    counts, split = _tiny_setup(tmp_path, monkeypatch)
     invoke = CliRunner().invoke
 
     listed = invoke(cli, ["list", "datasets"])
@@ -182,12 +188,8 @@ def test_a_dataset_registered_in_one_file_runs_end_to_end(tmp_path, monkeypatch)
 
 
 def test_a_protocol_registered_in_one_file_ranks_scores_and_tables_by_its_own_columns(tmp_path, monkeypatch):
-    monkeypatch.setenv("OVBENCH_EXTRA_DATASETS", "tiny=tiny_dataset:TinyVideos")
     monkeypatch.setenv("OVBENCH_EXTRA_PROTOCOLS", "gzsl-fw=tiny_protocol:FREQUENCY")
-    registry.register("toy-constant", "toy_models:Constant")
-    counts = _tiny_data(tmp_path / "data" / "tiny")
-    split = tmp_path / "tiny-1-1.yaml"
-    split.write_text(TINY_SPLIT)
+    counts, split = _tiny_setup(tmp_path, monkeypatch)
     invoke = CliRunner().invoke
 
     listed = invoke(cli, ["list", "protocols"])
@@ -241,12 +243,8 @@ def test_a_misnamed_or_wrong_dataset_plugin_is_one_clear_error(tmp_path, monkeyp
 def test_a_report_format_registered_in_one_file_writes_every_table_of_compare(tmp_path, monkeypatch):
     import json
 
-    monkeypatch.setenv("OVBENCH_EXTRA_DATASETS", "tiny=tiny_dataset:TinyVideos")
     monkeypatch.setenv("OVBENCH_EXTRA_REPORT_FORMATS", "jsonl=tiny_report_format:FORMAT")
-    registry.register("toy-constant", "toy_models:Constant")
-    counts = _tiny_data(tmp_path / "data" / "tiny")
-    split = tmp_path / "tiny-1-1.yaml"
-    split.write_text(TINY_SPLIT)
+    counts, split = _tiny_setup(tmp_path, monkeypatch)
     invoke = CliRunner().invoke
     assert "jsonl  one JSON object per table row  [$OVBENCH_EXTRA_REPORT_FORMATS]" in invoke(cli, ["list", "formats"]).output
     out = tmp_path / "r.json"
@@ -275,12 +273,8 @@ def test_a_report_format_registered_in_one_file_writes_every_table_of_compare(tm
 
 
 def test_a_figure_registered_in_one_file_is_a_plot_command_and_part_of_plot_all(tmp_path, monkeypatch):
-    monkeypatch.setenv("OVBENCH_EXTRA_DATASETS", "tiny=tiny_dataset:TinyVideos")
     monkeypatch.setenv("OVBENCH_EXTRA_FIGURES", "main-scores=tiny_figure:FIGURE")
-    registry.register("toy-constant", "toy_models:Constant")
-    _tiny_data(tmp_path / "data" / "tiny")
-    split = tmp_path / "tiny-1-1.yaml"
-    split.write_text(TINY_SPLIT)
+    _, split = _tiny_setup(tmp_path, monkeypatch)
     invoke = CliRunner().invoke
     listed = invoke(cli, ["list", "figures"]).output
     assert "main-scores  every result's main score as one bar  [$OVBENCH_EXTRA_FIGURES]" in listed
@@ -320,40 +314,33 @@ def _video_accuracy_by_hand(root: Path, label: int) -> float:
 def test_a_metric_registered_in_one_file_is_computed_resumed_and_tabled(tmp_path, monkeypatch):
     from ovbench.api import Protocol
 
-    monkeypatch.setenv("OVBENCH_EXTRA_DATASETS", "tiny=tiny_dataset:TinyVideos")
     monkeypatch.setenv("OVBENCH_EXTRA_METRICS", "video-acc=tiny_metric:VideoAccuracy")
-    registry.register("toy-constant", "toy_models:Constant")
     registry.PROTOCOLS.register("gzsl-vacc", Protocol("gzsl-vacc", "video_acc", unseen_only=False,
                                                       columns=("video_acc", "miou")))  # fmt: skip
-    _tiny_data(tmp_path / "data" / "tiny")
-    split = tmp_path / "tiny-1-1.yaml"
-    split.write_text(TINY_SPLIT)
+    _, split = _tiny_setup(tmp_path, monkeypatch)
     invoke = CliRunner().invoke
     assert "video-acc  video_acc (vAcc): Pixel accuracy of each video, averaged over videos." in invoke(
         cli, ["list", "metrics"]).output  # fmt: skip
     out = tmp_path / "r.json"
     run = ["run", "--model", "toy-constant", "--label", "1", "--dataset", "tiny", "--data-root", str(tmp_path / "data"),
            "--split", str(split), "--protocol", "gzsl-vacc", "--no-progress", "--out", str(out)]  # fmt: skip
-    try:
-        res = invoke(cli, [*run, "--keep-partials"])
-        assert res.exit_code == 0, res.output
-        first = read_result(out)
-        expected = _video_accuracy_by_hand(tmp_path / "data" / "tiny", label=1)
-        assert first["metrics"]["video_acc"] == pytest.approx(expected, abs=1e-12)
-        assert first["main_metric"] == "video_acc" and first["main_score"] == first["metrics"]["video_acc"]
-        # every video from its partial file: the plugin's states round-trip through JSON exactly
-        res = invoke(cli, [*run, "--resume", "--overwrite"])
-        assert res.exit_code == 0, res.output
-        again = read_result(out)
-        assert again["timing"]["resumed_videos"] == 2 and again["metrics"] == first["metrics"]
-        header = next(line for line in invoke(cli, ["compare", str(out)]).output.splitlines() if line.startswith("| Model"))
-        assert [c.strip() for c in header.strip("|").split("|")][:3] == ["Model", "vAcc", "mIoU"]
+    res = invoke(cli, [*run, "--keep-partials"])
+    assert res.exit_code == 0, res.output
+    first = read_result(out)
+    expected = _video_accuracy_by_hand(tmp_path / "data" / "tiny", label=1)
+    assert first["metrics"]["video_acc"] == pytest.approx(expected, abs=1e-12)
+    assert first["main_metric"] == "video_acc" and first["main_score"] == first["metrics"]["video_acc"]
+    # every video from its partial file: the plugin's states round-trip through JSON exactly
+    res = invoke(cli, [*run, "--resume", "--overwrite"])
+    assert res.exit_code == 0, res.output
+    again = read_result(out)
+    assert again["timing"]["resumed_videos"] == 2 and again["metrics"] == first["metrics"]
+    header = next(line for line in invoke(cli, ["compare", str(out)]).output.splitlines() if line.startswith("| Model"))
+    assert [c.strip() for c in header.strip("|").split("|")][:3] == ["Model", "vAcc", "mIoU"]
 
-        monkeypatch.setenv("OVBENCH_EXTRA_METRICS", "video-acc=tiny_metric:Clashing")
-        res = invoke(cli, [*run, "--overwrite"])
-        assert res.exit_code == 2 and "metric 'video-acc' returns miou, which ovbench computes itself" in res.output
-        monkeypatch.setenv("OVBENCH_EXTRA_METRICS", "video-acc=tiny_metric:nothing")
-        res = invoke(cli, [*run, "--overwrite"])
-        assert res.exit_code == 2 and "metric 'video-acc'" in res.output and "tiny_metric" in res.output
-    finally:
-        registry.PROTOCOLS.unregister("gzsl-vacc")
+    monkeypatch.setenv("OVBENCH_EXTRA_METRICS", "video-acc=tiny_metric:Clashing")
+    res = invoke(cli, [*run, "--overwrite"])
+    assert res.exit_code == 2 and "metric 'video-acc' returns miou, which ovbench computes itself" in res.output
+    monkeypatch.setenv("OVBENCH_EXTRA_METRICS", "video-acc=tiny_metric:nothing")
+    res = invoke(cli, [*run, "--overwrite"])
+    assert res.exit_code == 2 and "metric 'video-acc'" in res.output and "tiny_metric" in res.output

@@ -33,10 +33,4 @@ def get_figure(name: str) -> ResultFigure:
     """The figure registered as ``name``; unknown names and misnamed plugins are one clear error."""
     from ovbench.registry import FIGURES
 
-    figure = FIGURES.get(name)
-    if figure.name != name:
-        raise OvbenchError(
-            f"figure {name!r} is registered to a ResultFigure named {figure.name!r}; "
-            "register it under its own name or rename it"
-        )
-    return figure
+    return FIGURES.named(name)

@@ -207,16 +207,9 @@ HTML = ReportFormat("html", _html_document, "one standalone page, best values bo
 
 def get_report_format(name: str) -> ReportFormat:
     """The format registered as ``name``; unknown names and misnamed plugins are one clear error."""
-    from ovbench.errors import OvbenchError
     from ovbench.registry import REPORT_FORMATS
 
-    form = REPORT_FORMATS.get(name)
-    if form.name != name:
-        raise OvbenchError(
-            f"report format {name!r} is registered to a ReportFormat named {form.name!r}; "
-            "register it under its own name or rename it"
-        )
-    return form
+    return REPORT_FORMATS.named(name)
 
 
 def render(tables: Sequence[Table], fmt: str) -> str:
